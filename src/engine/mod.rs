@@ -1,0 +1,12 @@
+//! The pure engine: no N-API, no clock reads, no I/O. Everything here takes
+//! samples and `now` (milliseconds) as arguments.
+
+pub mod config;
+pub mod gc;
+pub mod limit;
+pub mod monitor;
+pub mod platform;
+pub mod recommend;
+pub mod ring;
+pub mod stats;
+pub mod status;

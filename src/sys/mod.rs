@@ -1,0 +1,2 @@
+pub mod cgroup;
+pub mod procfs;
