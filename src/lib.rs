@@ -5,6 +5,7 @@
 //! - `sys`: reads the world (procfs, cgroup files, physical memory).
 //! - `binding`: N-API types, the sampler thread, panic safety.
 
-mod binding;
+#[doc(hidden)]
+pub mod binding;
 pub mod engine;
 pub mod sys;
