@@ -1,0 +1,243 @@
+// Public types of memwarden. The native binding's generated types are in binding.d.ts.
+import { EventEmitter } from 'node:events';
+
+export type MemoryStatus = 'healthy' | 'warning' | 'critical' | 'emergency';
+export type Platform = 'render' | 'local' | 'other';
+export type LimitSource = 'override' | 'cgroup-v2' | 'cgroup-v1' | 'render-default' | 'heroku' | 'physical';
+
+/**
+ * Settings for `initialize()`. Each wins over its environment variable, which wins over
+ * the platform preset (Render 60/75/90 % every 15 s, local 80/90/95 % every 30 s,
+ * other 70/85/95 % every 20 s).
+ */
+export interface MemwardenOptions {
+  /** Percent of the limit where status becomes `warning` (1–100). Env `MEMORY_WARNING_THRESHOLD`. Default: preset. */
+  warningThreshold?: number;
+  /** Percent where status becomes `critical` (1–100, above warning). Env `MEMORY_CRITICAL_THRESHOLD`. Default: preset. */
+  criticalThreshold?: number;
+  /** Percent where status becomes `emergency` (1–100, above critical). Env `MEMORY_EMERGENCY_THRESHOLD`. Default: preset. */
+  emergencyThreshold?: number;
+  /** Sampling interval in ms (100–3600000, whole). Env `MEMORY_MONITORING_INTERVAL`. Default: preset. */
+  monitoringIntervalMs?: number;
+  /** Leak detection on/off. Env `MEMORY_LEAK_DETECTION`. Default: true. */
+  leakDetection?: boolean;
+  /** Proactive GC above `gcThreshold` when `global.gc` exists. Env `PROACTIVE_GC_ENABLED`. Default: true. */
+  proactiveGc?: boolean;
+  /** Memory limit in MB (16–16777216), overriding detection. Env `MEMORY_LIMIT_MB`. Default: detected. */
+  memoryLimitMb?: number;
+  /** Percentage points below a level's threshold before the level is left (0–20). Default: 2. */
+  hysteresisPercent?: number;
+  /** Pressure percent at or above which a proactive GC may run (1–100). Default: 70. */
+  gcThreshold?: number;
+  /** Minimum ms between proactive GCs (1000–86400000). Default: 30000. */
+  gcCooldownMs?: number;
+  /** Resident samples kept for the trend (16–100000). Default: 240. */
+  historySize?: number;
+  /** Force the platform instead of detecting it. Default: detected. */
+  platform?: Platform;
+}
+
+/** The resolved configuration; `sources` says where each setting came from. */
+export interface MemwardenConfig {
+  warningThreshold: number;
+  criticalThreshold: number;
+  emergencyThreshold: number;
+  hysteresisPercent: number;
+  monitoringIntervalMs: number;
+  leakDetection: boolean;
+  proactiveGc: boolean;
+  gcThreshold: number;
+  gcCooldownMs: number;
+  historySize: number;
+  memoryLimitBytes: number | null;
+  platform: Platform;
+  platformReason: string;
+  /** e.g. `{ warningThreshold: 'env MEMORY_WARNING_THRESHOLD', criticalThreshold: 'preset render' }` */
+  sources: Record<string, string>;
+}
+
+export interface MemoryLimit {
+  bytes: number;
+  source: LimitSource;
+  detail: string;
+}
+
+export interface ConfigProblem {
+  /** The option or environment variable. */
+  setting: string;
+  value: string;
+  accepted: string;
+  message: string;
+}
+
+export type ResolvedConfig =
+  | { ok: true; config: MemwardenConfig; limit: MemoryLimit }
+  | { ok: false; problems: ConfigProblem[] };
+
+/** `currentUsage`: bytes unless the name says otherwise. */
+export interface CurrentUsage {
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  rss: number;
+  /** cgroup usage minus inactive file cache; `null` unless the limit is a cgroup's. */
+  workingSet: number | null;
+  cgroupUsage: number | null;
+  /** The figure compared with the limit: workingSet under a cgroup limit, else rss. */
+  residentBytes: number;
+  limitBytes: number;
+  limitSource: LimitSource;
+  limitDetail: string;
+  /** V8's heap_size_limit. */
+  heapSizeLimit: number;
+  detachedContexts: number;
+  /** residentBytes / limitBytes × 100. */
+  usagePercentage: number;
+  /** heapUsed / heapSizeLimit × 100. */
+  heapUsagePercentage: number;
+  /** max(usagePercentage, heapUsagePercentage): what the status follows. */
+  pressurePercentage: number;
+  pressureSource: 'resident' | 'heap';
+  platform: Platform;
+  platformReason: string;
+}
+
+export interface TrendReport {
+  /** Minutes covered by the resident history. */
+  timeWindow: number;
+  timeWindowMs: number;
+  samples: number;
+  /** Mean / peak of usagePercentage over the window. */
+  averageUsage: number;
+  peakUsage: number;
+  /** Theil–Sen slope of resident memory, % of the limit per minute. */
+  growthRate: number;
+  growthRateBytesPerSec: number;
+  /** Lower bound of the slope's ~95 % confidence interval. */
+  growthRateLowBytesPerSec: number;
+  /** Mann–Kendall z > 1.96 and slope lower bound > 0. */
+  isIncreasing: boolean;
+  /** Minutes to the limit at the lower-bound rate; null when not growing. */
+  minutesToLimit: number | null;
+  leakSuspected: boolean;
+  /** 0–100. */
+  confidence: number;
+  enoughData: boolean;
+}
+
+export interface GcEventRecord {
+  timestamp: number;
+  kind: 'minor' | 'major' | 'incremental' | 'weakCallbacks';
+  durationMs: number;
+  forced: boolean;
+  heapBefore: number | null;
+  heapAfter: number | null;
+}
+
+export interface GcStats {
+  totalCollections: number;
+  minor: number;
+  major: number;
+  incremental: number;
+  weakCallbacks: number;
+  forced: number;
+  /** Mean pause (ms). */
+  averageDuration: number;
+  /** p95 pause over the last 256 collections (ms). */
+  p95Duration: number | null;
+  /** Share of wall time in GC pauses since initialize() (%). */
+  pauseTimePercent: number;
+  /** % of the heap freed by collections with known sizes; null until one is known. */
+  efficiency: number | null;
+  lastMajor: GcEventRecord | null;
+  liveHeapAfterMajor: number | null;
+}
+
+export interface HealthReport {
+  status: MemoryStatus;
+  statusSince: number;
+  timestamp: number;
+  currentUsage: CurrentUsage;
+  trend: TrendReport;
+  gcStats: GcStats;
+  thresholds: { warning: number; critical: number; emergency: number; hysteresis: number };
+  residentSampleAgeMs: number | null;
+  heapSampleAgeMs: number | null;
+  gcAvailable: boolean;
+  recommendations: string[];
+}
+
+export interface StatusEvent {
+  type: 'status';
+  previous: MemoryStatus;
+  current: MemoryStatus;
+  pressurePercentage: number;
+  usagePercentage: number;
+  heapUsagePercentage: number;
+  pressureSource: 'resident' | 'heap';
+  timestamp: number;
+}
+
+export type MemwardenEvent = StatusEvent;
+
+/** The record of a forced or proactive collection. Heap bytes before and after. */
+export interface GcAction {
+  type: 'gc';
+  reason: string;
+  success: boolean;
+  memoryBefore: number;
+  memoryAfter: number;
+  freedBytes: number;
+  durationMs: number;
+  timestamp: number;
+  /** Why it failed (success false). */
+  error?: string;
+  /** How to make it work (success false). */
+  recommendation?: string;
+}
+
+export interface PressureCheck {
+  status: MemoryStatus;
+  previousStatus: MemoryStatus;
+  usagePercentage: number;
+  heapUsagePercentage: number;
+  pressurePercentage: number;
+  pressureSource: 'resident' | 'heap';
+  proactiveGcEnabled: boolean;
+  gcAvailable: boolean;
+  actions: GcAction[];
+  timestamp: number;
+}
+
+export declare class MemoryManagerService extends EventEmitter {
+  static getInstance(): MemoryManagerService;
+  readonly initialized: boolean;
+  readonly config: MemwardenConfig | null;
+  readonly limit: MemoryLimit | null;
+  /** Rejects with `MemwardenConfigError` (code `ERR_MEMWARDEN_CONFIG`) on bad settings. */
+  initialize(options?: MemwardenOptions): Promise<MemoryManagerService>;
+  getHealthMetrics(): Readonly<HealthReport>;
+  checkMemoryPressure(): Promise<PressureCheck>;
+  forceGarbageCollection(reason?: string): Promise<GcAction>;
+  shutdown(): Promise<void>;
+  on(event: 'status', listener: (e: StatusEvent) => void): this;
+  on(event: 'gc', listener: (a: GcAction) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'status', listener: (e: StatusEvent) => void): this;
+  once(event: 'gc', listener: (a: GcAction) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+  off(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export declare class MemwardenConfigError extends Error {
+  code: 'ERR_MEMWARDEN_CONFIG';
+  problems: ConfigProblem[];
+}
+
+export declare class MemwardenNotInitializedError extends Error {
+  code: 'ERR_MEMWARDEN_NOT_INITIALIZED';
+}
+
+/** Validates settings without starting anything. `env` defaults to process.env. */
+export declare function resolveConfig(options?: MemwardenOptions, env?: Record<string, string | undefined>): ResolvedConfig;
