@@ -836,5 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Monitor = nativeBinding.Monitor
+module.exports.analyzeTrace = nativeBinding.analyzeTrace
 module.exports.envVariableNames = nativeBinding.envVariableNames
 module.exports.resolveConfig = nativeBinding.resolveConfig

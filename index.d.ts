@@ -35,6 +35,8 @@ export interface MemwardenOptions {
   historySize?: number;
   /** Force the platform instead of detecting it. Default: detected. */
   platform?: Platform;
+  /** Where leak and alert messages go (console, pino, winston: info/warn/error). Default: console. */
+  logger?: { info(msg: string): unknown; warn(msg: string): unknown; error(msg: string): unknown };
 }
 
 /** The resolved configuration; `sources` says where each setting came from. */
@@ -120,6 +122,8 @@ export interface TrendReport {
   isIncreasing: boolean;
   /** Minutes to the limit at the lower-bound rate; null when not growing. */
   minutesToLimit: number | null;
+  /** Minutes to V8's heap limit at the lower-bound growth of the old generation; null when not growing. */
+  minutesToHeapLimit: number | null;
   leakSuspected: boolean;
   /** 0–100. */
   confidence: number;
@@ -179,7 +183,127 @@ export interface StatusEvent {
   timestamp: number;
 }
 
-export type MemwardenEvent = StatusEvent;
+export type LeakSignal = 'heap' | 'external' | 'resident';
+
+export interface LeakEvent {
+  type: 'leak';
+  /** Which signal grew: the old-generation heap or off-heap memory. */
+  signal: LeakSignal;
+  growthRateBytesPerSec: number;
+  growthRateLowBytesPerSec: number;
+  /** The growth survived a full GC (not garbage waiting for a collection). */
+  confirmedByGc: boolean;
+  timestamp: number;
+}
+
+export interface LeakResolvedEvent {
+  type: 'leakResolved';
+  signal: LeakSignal;
+  /** How long the leak was flagged (ms). */
+  durationMs: number;
+  timestamp: number;
+}
+
+export type MemwardenEvent = StatusEvent | LeakEvent | LeakResolvedEvent;
+
+/** What the analysis of one signal found over its window. */
+export interface SignalEvidence {
+  signal: LeakSignal;
+  /** Envelope points (bucket minima) in the window. */
+  points: number;
+  windowMs: number;
+  /** Theil–Sen slope and its ~95 % bounds (bytes/s); 0 without enough data. */
+  slopeBytesPerSec: number;
+  slopeLowBytesPerSec: number;
+  slopeHighBytesPerSec: number;
+  /** Mann–Kendall z (positive: rising). */
+  z: number;
+  /** Thirds of the window rising at ≥ 30 % of the overall slope (0–3). */
+  risingThirds: number;
+  /** Growth still there after a full GC in the later half of the window; null when none fell there. */
+  survivedGc: boolean | null;
+  suspicious: boolean;
+  currentBytes: number;
+}
+
+/** The points behind the confidence score (SPEC.md's components). */
+export interface ConfidenceParts {
+  /** 0–40 */ growthRate: number;
+  /** 0–20 */ consistentGrowth: number;
+  /** 0–20 */ peakUsage: number;
+  /** 0–15 */ lowGcEfficiency: number;
+  /** 0–5 */ riskFactors: number;
+}
+
+/** `getLeakDetection()`: the data behind `GET /api/memory/leak-detection`. */
+export interface LeakReport {
+  enabled: boolean;
+  leakSuspected: boolean;
+  signal: LeakSignal | null;
+  since: number | null;
+  confirmedByGc: boolean;
+  heap: SignalEvidence;
+  external: SignalEvidence;
+  resident: SignalEvidence;
+  bucketMs: number;
+  minBuckets: number;
+  lastConfirmationGc: number | null;
+  /** 0–100. */
+  confidence: number;
+  confidenceParts: ConfidenceParts;
+  minutesToLimit: number | null;
+  minutesToHeapLimit: number | null;
+  recommendations: string[];
+  timestamp: number;
+}
+
+export interface TraceSample {
+  /** ms (any origin) */
+  t: number;
+  heapUsed: number;
+  heapTotal: number;
+  rss: number;
+  external: number;
+  arrayBuffers: number;
+  /** Heap minus the young generation; heapUsed stands in when absent. */
+  oldGeneration?: number;
+}
+
+export interface TraceGcEvent {
+  t: number;
+  kind: 'minor' | 'major' | 'incremental' | 'weakCallbacks';
+  /** ms */
+  duration: number;
+  forced?: boolean;
+  heapBefore?: number;
+  heapAfter?: number;
+  oldGenerationAfter?: number;
+  externalAfter?: number;
+}
+
+export interface MemoryTrace {
+  version?: number;
+  limitBytes?: number;
+  heapSizeLimit?: number;
+  intervalMs?: number;
+  samples: TraceSample[];
+  gc?: TraceGcEvent[];
+}
+
+export interface TraceAnalysis {
+  samples: number;
+  gcEvents: number;
+  durationMs: number;
+  limitBytes: number;
+  intervalMs: number;
+  firstFlaggedAt: number | null;
+  lastClearedAt: number | null;
+  /** Every change of the leak flag. */
+  timeline: Array<{ t: number; leakSuspected: boolean; confidence: number; signal: LeakSignal | null }>;
+  events: MemwardenEvent[];
+  trend: TrendReport;
+  leak: LeakReport;
+}
 
 /** The record of a forced or proactive collection. Heap bytes before and after. */
 export interface GcAction {
@@ -195,6 +319,10 @@ export interface GcAction {
   error?: string;
   /** How to make it work (success false). */
   recommendation?: string;
+  /** 'global.gc', or 'inspector' for leak-confirmation collections without --expose-gc. */
+  method: 'global.gc' | 'inspector';
+  /** Figures read just after the collection (success true). */
+  after?: { heapUsed: number; oldGeneration: number; external: number };
 }
 
 export interface PressureCheck {
@@ -221,11 +349,18 @@ export declare class MemoryManagerService extends EventEmitter {
   checkMemoryPressure(): Promise<PressureCheck>;
   forceGarbageCollection(reason?: string): Promise<GcAction>;
   shutdown(): Promise<void>;
+  getLeakDetection(): LeakReport;
+  exportTrace(): MemoryTrace;
+  analyzeTrace(trace: MemoryTrace, options?: MemwardenOptions): TraceAnalysis;
   on(event: 'status', listener: (e: StatusEvent) => void): this;
   on(event: 'gc', listener: (a: GcAction) => void): this;
+  on(event: 'leak', listener: (e: LeakEvent) => void): this;
+  on(event: 'leakResolved', listener: (e: LeakResolvedEvent) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'status', listener: (e: StatusEvent) => void): this;
   once(event: 'gc', listener: (a: GcAction) => void): this;
+  once(event: 'leak', listener: (e: LeakEvent) => void): this;
+  once(event: 'leakResolved', listener: (e: LeakResolvedEvent) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
   off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
@@ -238,6 +373,17 @@ export declare class MemwardenConfigError extends Error {
 export declare class MemwardenNotInitializedError extends Error {
   code: 'ERR_MEMWARDEN_NOT_INITIALIZED';
 }
+
+export declare class MemwardenTraceError extends Error {
+  code: 'ERR_MEMWARDEN_TRACE';
+  problems: string[];
+}
+
+/**
+ * Replays a trace through the leak detector: the verdict over time. Deterministic.
+ * Options are initialize()'s (thresholds, memoryLimitMb, monitoringIntervalMs, ...).
+ */
+export declare function analyzeTrace(trace: MemoryTrace, options?: MemwardenOptions): TraceAnalysis;
 
 /** Validates settings without starting anything. `env` defaults to process.env. */
 export declare function resolveConfig(options?: MemwardenOptions, env?: Record<string, string | undefined>): ResolvedConfig;

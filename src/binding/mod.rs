@@ -8,6 +8,7 @@ use crate::engine::gc::{GcEvent, GcKind};
 use crate::engine::limit::{self, Limit, LimitFacts};
 use crate::engine::monitor::{Engine, Event, HeapSample};
 use crate::engine::platform::HostFacts;
+use crate::engine::{replay, trace};
 use crate::sys::cgroup::{self, Discovery, RealFiles};
 use crate::sys::procfs;
 use napi::bindgen_prelude::*;
@@ -111,6 +112,59 @@ pub fn resolve_config(options: Value, env: HashMap<String, String>) -> Result<Va
     }
 }
 
+/// Replays a trace through the engine. Returns `{ ok: true, analysis }` or
+/// `{ ok: false, problems }` (each problem names the field and index).
+#[napi(
+    catch_unwind,
+    ts_return_type = "{ ok: true, analysis: TraceAnalysis } | { ok: false, problems: string[] }"
+)]
+pub fn analyze_trace(trace: Value, options: Value) -> Result<Value> {
+    let fail = |problems: Vec<String>| Ok(json!({ "ok": false, "problems": problems }));
+    let parsed: trace::Trace = match serde_json::from_value(trace) {
+        Ok(t) => t,
+        Err(e) => return fail(vec![format!("trace is not a valid trace: {e}")]),
+    };
+    if let Err(problems) = trace::validate(&parsed) {
+        return fail(problems);
+    }
+    let empty = serde_json::Map::new();
+    let opts = match &options {
+        Value::Object(m) => m,
+        Value::Null => &empty,
+        other => return fail(vec![format!("options={other} is not an object")]),
+    };
+    // Replays do not depend on the machine: the "other" preset unless options say otherwise.
+    let env: BTreeMap<String, String> = [("NODE_ENV".to_string(), "production".to_string())].into();
+    let mut config = match config::resolve(&Input {
+        options: opts,
+        env: &env,
+        host: &HostFacts::default(),
+    }) {
+        Ok(c) => c,
+        Err(problems) => return fail(problems.into_iter().map(|p| p.message).collect()),
+    };
+    if config
+        .sources
+        .get("monitoringIntervalMs")
+        .map(String::as_str)
+        != Some("option")
+    {
+        config.monitoring_interval_ms = replay::inferred_interval_ms(&parsed);
+    }
+    let Some(limit) = config
+        .memory_limit_bytes
+        .or(parsed.limit_bytes.map(|b| b as u64))
+    else {
+        return fail(vec![
+            "the trace has no limitBytes: pass options.memoryLimitMb".into(),
+        ]);
+    };
+    match replay::analyze(&parsed, &config, limit) {
+        Ok(a) => Ok(json!({ "ok": true, "analysis": to_json(&a)? })),
+        Err(problems) => fail(problems),
+    }
+}
+
 /// The environment variables memwarden reads (the JS layer copies only these).
 #[napi(catch_unwind)]
 pub fn env_variable_names() -> Vec<String> {
@@ -187,8 +241,9 @@ pub struct Monitor {
 
 #[napi]
 impl Monitor {
-    /// Validates the settings (throws `ERR_MEMWARDEN_CONFIG` on problems), takes a first
-    /// sample and starts the sampler thread. `onEvent` receives arrays of events from
+    /// Validates the settings (throws `ERR_MEMWARDEN_CONFIG` on problems) and starts the
+    /// sampler thread (named `memwarden`), whose first sample comes after one interval:
+    /// call `sampleNow()` for the first one. `onEvent` receives arrays of events from
     /// the thread; it does not keep the process alive.
     #[napi(constructor, catch_unwind)]
     pub fn new(
@@ -217,10 +272,9 @@ impl Monitor {
             thread: Mutex::new(None),
             version: AtomicU64::new(0),
         });
-        shared.sample_native();
         let weak = Arc::downgrade(&shared);
         let handle = std::thread::Builder::new()
-            .name("memwarden-sampler".into())
+            .name("memwarden".into())
             .spawn(move || run_sampler(weak, interval, on_event))
             .map_err(|e| {
                 Error::from_reason(format!("memwarden: cannot start the sampler thread: {e}"))
@@ -254,6 +308,8 @@ impl Monitor {
 
     /// Feeds V8 figures read on the JS thread; returns the events they raised.
     #[napi(catch_unwind, ts_return_type = "Array<MemwardenEvent>")]
+    // Plain numbers cross the boundary far cheaper than an object's properties.
+    #[allow(clippy::too_many_arguments)]
     pub fn ingest_heap(
         &self,
         heap_used: f64,
@@ -262,6 +318,7 @@ impl Monitor {
         array_buffers: f64,
         heap_size_limit: f64,
         detached_contexts: f64,
+        old_generation: f64,
     ) -> Result<Value> {
         let b = |x: f64| {
             if x.is_finite() && x > 0.0 {
@@ -277,6 +334,7 @@ impl Monitor {
             array_buffers: b(array_buffers),
             heap_size_limit: b(heap_size_limit),
             detached_contexts: b(detached_contexts),
+            old_generation: b(old_generation),
         };
         let events = self.shared.engine.lock().ingest_heap(now_ms(), sample);
         self.shared.version.fetch_add(1, Ordering::Release);
@@ -306,6 +364,68 @@ impl Monitor {
             heap_before: known(heap_before),
             heap_after: known(heap_after),
         });
+    }
+
+    /// Records a full (major or forced) collection with the figures read just after it;
+    /// negative numbers mean unknown. Feeds GC statistics, the trace and the leak detector.
+    #[napi(catch_unwind)]
+    pub fn record_full_gc(
+        &self,
+        duration_ms: f64,
+        forced: bool,
+        heap_before: f64,
+        heap_after: f64,
+        old_generation_after: f64,
+        external_after: f64,
+    ) {
+        let known = |x: f64| (x.is_finite() && x >= 0.0).then_some(x as u64);
+        self.shared.engine.lock().record_full_gc(
+            GcEvent {
+                timestamp: now_ms(),
+                kind: GcKind::Major,
+                duration_ms,
+                forced,
+                heap_before: known(heap_before),
+                heap_after: known(heap_after),
+            },
+            known(old_generation_after),
+            known(external_after),
+        );
+        self.shared.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Whether the JS layer can run confirmation GCs (global.gc or the inspector).
+    #[napi(catch_unwind)]
+    pub fn set_confirmation_available(&self, available: bool) {
+        self.shared
+            .engine
+            .lock()
+            .set_confirmation_available(available);
+    }
+
+    /// The leak detector wants a confirmation GC now (suspected growth, cooldown passed).
+    #[napi(catch_unwind)]
+    pub fn confirmation_due(&self) -> bool {
+        self.shared.engine.lock().confirmation_due(now_ms())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn note_confirmation(&self) {
+        self.shared.engine.lock().note_confirmation(now_ms());
+    }
+
+    /// The leak detector's state, evidence, confidence and recommendations.
+    #[napi(catch_unwind, ts_return_type = "LeakReport")]
+    pub fn leak_report(&self) -> Result<Value> {
+        let r = self.shared.engine.lock().leak_report(now_ms());
+        to_json(&r)
+    }
+
+    /// The recorded trace: newest samples and full GCs, with the limit and interval.
+    #[napi(catch_unwind, ts_return_type = "MemoryTrace")]
+    pub fn export_trace(&self) -> Result<Value> {
+        let t = self.shared.engine.lock().export_trace();
+        to_json(&t)
     }
 
     #[napi(catch_unwind)]

@@ -2,11 +2,15 @@
 //! samples and `now` (milliseconds) as arguments.
 
 pub mod config;
+pub mod envelope;
 pub mod gc;
+pub mod leak;
 pub mod limit;
 pub mod monitor;
 pub mod platform;
 pub mod recommend;
+pub mod replay;
 pub mod ring;
 pub mod stats;
 pub mod status;
+pub mod trace;

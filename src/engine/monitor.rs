@@ -2,13 +2,15 @@
 //! evaluates the status with hysteresis and builds the health report.
 
 use super::config::Config;
-use super::gc::{GcEvent, GcReport, GcStats};
+use super::gc::{GcEvent, GcKind, GcReport, GcStats};
+use super::leak::{self, ConfidenceParts, Detector, LeakEvent, LeakParams, LeakState, Signal};
 use super::limit::Limit;
 use super::platform::Platform;
 use super::recommend::{self, Facts};
 use super::ring::Ring;
 use super::stats;
 use super::status::{Level, Thresholds};
+use super::trace::{Trace, TraceGc, TraceSample};
 use serde::Serialize;
 
 /// Fewest resident samples before a trend is reported.
@@ -33,6 +35,18 @@ pub struct HeapSample {
     pub array_buffers: u64,
     pub heap_size_limit: u64,
     pub detached_contexts: u64,
+    /// Heap minus the young generation (0 when unknown: heapUsed stands in).
+    pub old_generation: u64,
+}
+
+impl HeapSample {
+    fn old_gen(&self) -> u64 {
+        if self.old_generation > 0 {
+            self.old_generation
+        } else {
+            self.heap_used
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -42,20 +56,27 @@ pub enum PressureSource {
     Heap,
 }
 
-/// Events the engine raises; serialized with a `type` tag.
+/// A status change (`type: "status"`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub previous: Level,
+    pub current: Level,
+    pub pressure_percentage: f64,
+    pub usage_percentage: f64,
+    pub heap_usage_percentage: f64,
+    pub pressure_source: PressureSource,
+    pub timestamp: u64,
+}
+
+/// Events the engine raises; each serializes with a `type` field.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
 pub enum Event {
-    #[serde(rename_all = "camelCase")]
-    Status {
-        previous: Level,
-        current: Level,
-        pressure_percentage: f64,
-        usage_percentage: f64,
-        heap_usage_percentage: f64,
-        pressure_source: PressureSource,
-        timestamp: u64,
-    },
+    Status(StatusChange),
+    Leak(LeakEvent),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -123,8 +144,12 @@ pub struct TrendReport {
     pub is_increasing: bool,
     /// Minutes until the limit at the lower-bound growth rate; `null` when not growing.
     pub minutes_to_limit: Option<f64>,
+    /// Minutes until V8's heap limit at the lower-bound growth of the old generation
+    /// (live heap); `null` when it is not growing significantly.
+    pub minutes_to_heap_limit: Option<f64>,
+    /// The leak detector's verdict (see `getLeakDetection()`).
     pub leak_suspected: bool,
-    /// 0–100.
+    /// Leak confidence, 0–100.
     pub confidence: f64,
     /// false until MIN_TREND_SAMPLES samples exist.
     pub enough_data: bool,
@@ -174,6 +199,32 @@ pub struct Engine {
     gc: GcStats,
     gc_available: bool,
     last_proactive_gc: Option<u64>,
+    leak_detection: bool,
+    emergency_threshold: f64,
+    interval_ms: u64,
+    detector: Detector,
+    trace_samples: Ring<TraceSample>,
+    trace_gcs: Ring<TraceGc>,
+    start: u64,
+}
+
+/// Samples and full-GC events kept for `exportTrace()`.
+pub const TRACE_SAMPLES: usize = 2_400;
+pub const TRACE_GC_EVENTS: usize = 512;
+
+/// The leak report: detector state, confidence and its parts, recommendations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeakReport {
+    pub enabled: bool,
+    #[serde(flatten)]
+    pub state: LeakState,
+    pub confidence: f64,
+    pub confidence_parts: ConfidenceParts,
+    pub minutes_to_limit: Option<f64>,
+    pub minutes_to_heap_limit: Option<f64>,
+    pub recommendations: Vec<String>,
+    pub timestamp: u64,
 }
 
 impl Engine {
@@ -199,6 +250,13 @@ impl Engine {
             gc: GcStats::new(now),
             gc_available: false,
             last_proactive_gc: None,
+            leak_detection: config.leak_detection,
+            emergency_threshold: config.emergency_threshold,
+            interval_ms: config.monitoring_interval_ms,
+            detector: Detector::new(LeakParams::for_interval(config.monitoring_interval_ms)),
+            trace_samples: Ring::new(TRACE_SAMPLES),
+            trace_gcs: Ring::new(TRACE_GC_EVENTS),
+            start: now,
         }
     }
 
@@ -212,6 +270,12 @@ impl Engine {
 
     pub fn set_gc_available(&mut self, available: bool) {
         self.gc_available = available;
+    }
+
+    /// Whether confirmation GCs can run (proactive GC on, and some way to collect).
+    pub fn set_confirmation_available(&mut self, available: bool) {
+        self.detector
+            .set_confirm_allowed(self.proactive_gc && self.leak_detection && available);
     }
 
     fn resident_bytes(&self, s: &NativeSample) -> u64 {
@@ -244,11 +308,178 @@ impl Engine {
 
     pub fn ingest_heap(&mut self, now: u64, h: HeapSample) -> Vec<Event> {
         self.heap = Some((now, h));
-        self.evaluate(now)
+        let rss = self.native.map_or(0, |(_, s)| s.rss);
+        self.trace_samples.push(TraceSample {
+            t: now as f64,
+            heap_used: h.heap_used as f64,
+            heap_total: h.heap_total as f64,
+            rss: rss as f64,
+            external: h.external as f64,
+            array_buffers: h.array_buffers as f64,
+            old_generation: (h.old_generation > 0).then_some(h.old_generation as f64),
+        });
+        let mut events = self.evaluate(now);
+        if self.leak_detection {
+            let resident = self.native.map_or(0, |(_, s)| self.resident_bytes(&s));
+            events.extend(
+                self.detector
+                    .on_sample(now, h.old_gen() as f64, h.external as f64, resident as f64)
+                    .into_iter()
+                    .map(Event::Leak),
+            );
+        }
+        events
     }
 
+    /// A collection without sizes (minor, incremental, weak callbacks, or a major one
+    /// whose sizes are unknown).
     pub fn record_gc(&mut self, e: GcEvent) {
+        if matches!(e.kind, GcKind::Major) || e.forced {
+            self.push_trace_gc(&e, None, None);
+        }
         self.gc.record(e);
+    }
+
+    /// A full collection with the figures read just after it. `heap_before` defaults to
+    /// the newest heap sample.
+    pub fn record_full_gc(
+        &mut self,
+        mut e: GcEvent,
+        old_gen_after: Option<u64>,
+        external_after: Option<u64>,
+    ) {
+        if e.heap_before.is_none() {
+            e.heap_before = self.heap.map(|(_, h)| h.heap_used);
+        }
+        self.push_trace_gc(&e, old_gen_after, external_after);
+        self.gc.record(e);
+        if self.leak_detection {
+            self.detector.on_full_gc(
+                e.timestamp,
+                old_gen_after.or(e.heap_after).map(|v| v as f64),
+                external_after.map(|v| v as f64),
+            );
+        }
+    }
+
+    fn push_trace_gc(
+        &mut self,
+        e: &GcEvent,
+        old_gen_after: Option<u64>,
+        external_after: Option<u64>,
+    ) {
+        let kind = match e.kind {
+            GcKind::Minor => "minor",
+            GcKind::Major => "major",
+            GcKind::Incremental => "incremental",
+            GcKind::WeakCallbacks => "weakCallbacks",
+        };
+        self.trace_gcs.push(TraceGc {
+            t: e.timestamp as f64,
+            kind: kind.into(),
+            duration: e.duration_ms,
+            forced: e.forced,
+            heap_before: e.heap_before.map(|v| v as f64),
+            heap_after: e.heap_after.map(|v| v as f64),
+            old_generation_after: old_gen_after.map(|v| v as f64),
+            external_after: external_after.map(|v| v as f64),
+        });
+    }
+
+    /// A confirmation GC is wanted (leak suspected, not yet confirmed) and allowed now.
+    pub fn confirmation_due(&self, now: u64) -> bool {
+        self.leak_detection && self.detector.confirmation_due(now)
+    }
+
+    pub fn note_confirmation(&mut self, now: u64) {
+        self.detector.note_confirmation(now);
+    }
+
+    /// The recorded trace (bounded: the newest samples and full GCs).
+    pub fn export_trace(&self) -> Trace {
+        Trace {
+            version: Some(1),
+            limit_bytes: Some(self.limit.bytes as f64),
+            heap_size_limit: self.heap.map(|(_, h)| h.heap_size_limit as f64),
+            interval_ms: Some(self.interval_ms as f64),
+            samples: self.trace_samples.iter().copied().collect(),
+            gc: self.trace_gcs.iter().cloned().collect(),
+        }
+    }
+
+    fn leak_context(&self) -> leak::Context {
+        let h = self.heap.map(|(_, h)| h).unwrap_or_default();
+        let resident = self.native.map_or(0, |(_, s)| self.resident_bytes(&s));
+        let gc = self.gc.report(self.heap.map_or(self.start, |(t, _)| t));
+        leak::Context {
+            peak_pressure: self.peak_pressure(),
+            emergency_threshold: self.emergency_threshold,
+            gc_efficiency: gc.efficiency,
+            detached_contexts: h.detached_contexts,
+            gc_pause_percent: gc.pause_time_percent,
+            headroom_bytes: self.limit.bytes.saturating_sub(resident) as f64,
+            heap_headroom_bytes: if h.heap_size_limit > 0 {
+                h.heap_size_limit.saturating_sub(h.heap_used) as f64
+            } else {
+                f64::INFINITY
+            },
+        }
+    }
+
+    fn peak_pressure(&self) -> f64 {
+        let limit = self.limit.bytes.max(1) as f64;
+        let resident_peak = self
+            .resident
+            .iter()
+            .map(|&(_, b)| b as f64 / limit * 100.0)
+            .fold(0.0, f64::max);
+        resident_peak.max(self.pressure().heap)
+    }
+
+    /// Leak verdict and its confidence: `(suspected, confidence, parts, state)`.
+    fn leak_verdict(&self) -> (LeakState, ConfidenceParts) {
+        let state = self.detector.state();
+        let strongest = match state.signal {
+            Some(Signal::External) => state.external,
+            Some(_) => state.heap,
+            None if state.external.z > state.heap.z => state.external,
+            None => state.heap,
+        };
+        let parts = leak::confidence(&strongest, Some(&state.resident), &self.leak_context());
+        (state, parts)
+    }
+
+    fn minutes_to_heap_limit(&self, state: &LeakState) -> Option<f64> {
+        let h = self.heap.map(|(_, h)| h)?;
+        let e = &state.heap;
+        (e.slope_low_bytes_per_sec > 0.0 && e.z > 1.96 && h.heap_size_limit > h.heap_used)
+            .then(|| (h.heap_size_limit - h.heap_used) as f64 / e.slope_low_bytes_per_sec / 60.0)
+    }
+
+    pub fn leak_report(&self, now: u64) -> LeakReport {
+        let (state, parts) = self.leak_verdict();
+        let trend = self.trend();
+        let minutes_to_heap_limit = self.minutes_to_heap_limit(&state);
+        let recommendations = recommend::leak_recommendations(
+            &state,
+            minutes_to_heap_limit,
+            trend.minutes_to_limit,
+            self.gc_available,
+        );
+        LeakReport {
+            enabled: self.leak_detection,
+            confidence: if self.leak_detection {
+                parts.total()
+            } else {
+                0.0
+            },
+            confidence_parts: parts,
+            minutes_to_limit: trend.minutes_to_limit,
+            minutes_to_heap_limit,
+            state,
+            recommendations,
+            timestamp: now,
+        }
     }
 
     fn evaluate(&mut self, now: u64) -> Vec<Event> {
@@ -261,7 +492,8 @@ impl Engine {
         let previous = self.level;
         self.level = next;
         self.level_since = now;
-        vec![Event::Status {
+        vec![Event::Status(StatusChange {
+            kind: "status",
             previous,
             current: next,
             pressure_percentage: worst,
@@ -269,7 +501,7 @@ impl Engine {
             heap_usage_percentage: p.heap,
             pressure_source: source,
             timestamp: now,
-        }]
+        })]
     }
 
     /// Whether a proactive GC should run now: enabled, available, pressure at or above
@@ -316,6 +548,7 @@ impl Engine {
             is_increasing,
             minutes_to_limit: (is_increasing && current < limit)
                 .then(|| (limit - current) / low / 60.0),
+            minutes_to_heap_limit: None,
             leak_suspected: false,
             confidence: 0.0,
             enough_data: t.is_some(),
@@ -327,7 +560,13 @@ impl Engine {
         let (worst, source) = p.worst();
         let n = self.native.map(|(_, s)| s).unwrap_or_default();
         let h = self.heap.map(|(_, h)| h).unwrap_or_default();
-        let trend = self.trend();
+        let mut trend = self.trend();
+        if self.leak_detection {
+            let (state, parts) = self.leak_verdict();
+            trend.leak_suspected = state.leak_suspected;
+            trend.confidence = parts.total();
+            trend.minutes_to_heap_limit = self.minutes_to_heap_limit(&state);
+        }
         let current_usage = CurrentUsage {
             heap_used: h.heap_used,
             heap_total: h.heap_total,
@@ -431,28 +670,18 @@ mod tests {
         let ev = e.ingest_native(2_000, rss(61));
         assert_eq!(ev.len(), 1);
         match &ev[0] {
-            Event::Status {
-                previous,
-                current,
-                pressure_source,
-                ..
-            } => {
-                assert_eq!((*previous, *current), (Level::Healthy, Level::Warning));
-                assert_eq!(*pressure_source, PressureSource::Resident);
+            Event::Status(s) => {
+                assert_eq!((s.previous, s.current), (Level::Healthy, Level::Warning));
+                assert_eq!(s.pressure_source, PressureSource::Resident);
             }
+            other => panic!("{other:?}"),
         }
         assert!(
             e.ingest_native(3_000, rss(59)).is_empty(),
             "within the hysteresis band"
         );
         let ev = e.ingest_native(4_000, rss(57));
-        assert!(matches!(
-            ev[0],
-            Event::Status {
-                current: Level::Healthy,
-                ..
-            }
-        ));
+        assert!(matches!(&ev[0], Event::Status(s) if s.current == Level::Healthy));
         let r = e.report(4_000);
         assert_eq!(r.status_since, 4_000);
     }
@@ -466,14 +695,9 @@ mod tests {
         );
         e.ingest_native(0, rss(100));
         let ev = e.ingest_heap(10, heap(240, 256));
-        assert!(matches!(
-            ev[0],
-            Event::Status {
-                current: Level::Emergency,
-                pressure_source: PressureSource::Heap,
-                ..
-            }
-        ));
+        assert!(
+            matches!(&ev[0], Event::Status(s) if s.current == Level::Emergency && s.pressure_source == PressureSource::Heap)
+        );
         let r = e.report(10);
         assert_eq!(r.current_usage.pressure_source, PressureSource::Heap);
         assert!((r.current_usage.usage_percentage - 10.0).abs() < 1e-9);

@@ -1,5 +1,6 @@
 //! Actionable recommendations from the current figures.
 
+use super::leak::{LeakState, Signal};
 use super::limit::LimitSource;
 use super::monitor::{CurrentUsage, PressureSource, TrendReport};
 use super::platform::Platform;
@@ -78,6 +79,63 @@ pub fn recommendations(f: &Facts) -> Vec<String> {
     out
 }
 
+/// What to do about a suspected leak.
+pub fn leak_recommendations(
+    state: &LeakState,
+    minutes_to_heap_limit: Option<f64>,
+    minutes_to_limit: Option<f64>,
+    gc_available: bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if !state.leak_suspected {
+        out.push("No leak suspected".to_string());
+        return out;
+    }
+    let (e, what) = match state.signal {
+        Some(Signal::External) => (
+            &state.external,
+            "off-heap memory (Buffers, ArrayBuffers, native strings) is growing while the V8 heap is not",
+        ),
+        _ => (&state.heap, "the live V8 heap (old generation after full collections) is growing"),
+    };
+    out.push(format!(
+        "Suspected leak: {what} by {:.0} KB/s (at least {:.0} KB/s){}",
+        e.slope_bytes_per_sec / 1024.0,
+        e.slope_low_bytes_per_sec / 1024.0,
+        if state.confirmed_by_gc {
+            ", and the growth survived a full garbage collection"
+        } else {
+            ""
+        }
+    ));
+    if let Some(m) = minutes_to_heap_limit.filter(|_| state.signal == Some(Signal::Heap)) {
+        out.push(format!(
+            "At this rate V8's heap limit is reached in about {m:.0} min"
+        ));
+    }
+    if let Some(m) = minutes_to_limit {
+        out.push(format!(
+            "At this rate the memory limit is reached in about {m:.0} min"
+        ));
+    }
+    match state.signal {
+        Some(Signal::External) => out.push(
+            "Look for Buffers kept in arrays, maps or closures (request bodies, stream chunks), and for streams that are never consumed or destroyed".into(),
+        ),
+        _ => {
+            out.push("Look for caches without a bound or eviction, listeners added per request and never removed, timers never cleared, and closures held by long-lived objects".into());
+            out.push("Call getLeakDetection({ attribute: true }) to sample allocations and list the sites still retaining memory".into());
+        }
+    }
+    if !gc_available {
+        out.push(
+            "Start Node with --expose-gc so memwarden can confirm the leak with forced collections"
+                .into(),
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +176,7 @@ mod tests {
             growth_rate_low_bytes_per_sec: 0.0,
             is_increasing: false,
             minutes_to_limit: None,
+            minutes_to_heap_limit: None,
             leak_suspected: false,
             confidence: 0.0,
             enough_data: false,

@@ -10,7 +10,7 @@ pub struct Ring<T> {
     head: usize,
 }
 
-impl<T: Copy> Ring<T> {
+impl<T> Ring<T> {
     /// A ring of at least one slot; the memory is reserved up front.
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);

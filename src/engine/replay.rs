@@ -1,0 +1,155 @@
+//! Replays a recorded trace through the same engine: same input, same output.
+
+use super::config::Config;
+use super::gc::{GcEvent, GcKind};
+use super::limit::{Limit, LimitSource};
+use super::monitor::{Engine, Event, HeapSample, LeakReport, NativeSample, TrendReport};
+use super::trace::{self, Trace, TraceGc};
+use serde::Serialize;
+
+/// One change of the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerdictChange {
+    pub t: u64,
+    pub leak_suspected: bool,
+    pub confidence: f64,
+    pub signal: Option<super::leak::Signal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Analysis {
+    pub samples: usize,
+    pub gc_events: usize,
+    pub duration_ms: u64,
+    pub limit_bytes: u64,
+    pub interval_ms: u64,
+    /// First time the leak flag was raised, and the last time it cleared.
+    pub first_flagged_at: Option<u64>,
+    pub last_cleared_at: Option<u64>,
+    pub timeline: Vec<VerdictChange>,
+    pub events: Vec<Event>,
+    pub trend: TrendReport,
+    pub leak: LeakReport,
+}
+
+/// Interval to assume: the trace's own, else the median spacing of its samples.
+pub fn inferred_interval_ms(t: &Trace) -> u64 {
+    if let Some(i) = t.interval_ms {
+        return i.round().max(1.0) as u64;
+    }
+    let gaps: Vec<f64> = t
+        .samples
+        .windows(2)
+        .map(|w| w[1].t - w[0].t)
+        .filter(|g| *g > 0.0)
+        .collect();
+    super::stats::median(&gaps).map_or(1_000, |g| g.round().clamp(1.0, 3_600_000.0) as u64)
+}
+
+fn gc_event(g: &TraceGc) -> Option<GcEvent> {
+    let kind = GcKind::from_index(trace::kind_index(&g.kind)?)?;
+    Some(GcEvent {
+        timestamp: g.t.round() as u64,
+        kind,
+        duration_ms: g.duration,
+        forced: g.forced,
+        heap_before: g.heap_before.map(|v| v as u64),
+        heap_after: g.heap_after.map(|v| v as u64),
+    })
+}
+
+/// Replays a validated trace with `config` (its interval and limit already chosen).
+pub fn analyze(t: &Trace, config: &Config, limit_bytes: u64) -> Result<Analysis, Vec<String>> {
+    trace::validate(t)?;
+    let start = t.samples[0]
+        .t
+        .min(t.gc.first().map_or(f64::INFINITY, |g| g.t))
+        .round() as u64;
+    let limit = Limit {
+        bytes: limit_bytes,
+        source: LimitSource::Override,
+        detail: "replayed trace".into(),
+    };
+    let mut engine = Engine::new(config, limit, start);
+    let confirmations = t.gc.iter().any(|g| g.forced);
+    engine.set_gc_available(confirmations);
+    engine.set_confirmation_available(confirmations);
+    let heap_limit = t.heap_size_limit.unwrap_or(0.0) as u64;
+    let mut events = Vec::new();
+    let mut timeline: Vec<VerdictChange> = Vec::new();
+    let mut flagged = false;
+    let mut gi = 0;
+    for s in &t.samples {
+        while gi < t.gc.len() && t.gc[gi].t <= s.t {
+            let g = &t.gc[gi];
+            if let Some(e) = gc_event(g) {
+                if e.kind == GcKind::Major || e.forced {
+                    engine.record_full_gc(
+                        e,
+                        g.old_generation_after.map(|v| v as u64),
+                        g.external_after.map(|v| v as u64),
+                    );
+                } else {
+                    engine.record_gc(e);
+                }
+            }
+            gi += 1;
+        }
+        let now = s.t.round() as u64;
+        events.extend(engine.ingest_native(
+            now,
+            NativeSample {
+                rss: s.rss as u64,
+                cgroup_usage: None,
+                working_set: None,
+            },
+        ));
+        let new = engine.ingest_heap(
+            now,
+            HeapSample {
+                heap_used: s.heap_used as u64,
+                heap_total: s.heap_total as u64,
+                external: s.external as u64,
+                array_buffers: s.array_buffers as u64,
+                heap_size_limit: heap_limit,
+                detached_contexts: 0,
+                old_generation: s.old_generation.map_or(0, |v| v as u64),
+            },
+        );
+        let leak_changed = new.iter().any(|e| matches!(e, Event::Leak(_)));
+        events.extend(new);
+        if leak_changed {
+            let r = engine.leak_report(now);
+            if r.state.leak_suspected != flagged {
+                flagged = r.state.leak_suspected;
+                timeline.push(VerdictChange {
+                    t: now,
+                    leak_suspected: flagged,
+                    confidence: r.confidence,
+                    signal: r.state.signal,
+                });
+            }
+        }
+    }
+    let end = t.samples.last().map_or(start, |s| s.t.round() as u64);
+    let report = engine.report(end);
+    Ok(Analysis {
+        samples: t.samples.len(),
+        gc_events: t.gc.len(),
+        duration_ms: end.saturating_sub(start),
+        limit_bytes,
+        interval_ms: config.monitoring_interval_ms,
+        first_flagged_at: timeline.iter().find(|c| c.leak_suspected).map(|c| c.t),
+        last_cleared_at: timeline
+            .iter()
+            .rev()
+            .find(|c| !c.leak_suspected)
+            .map(|c| c.t),
+        timeline,
+        events,
+        trend: report.trend,
+        leak: engine.leak_report(end),
+    })
+}

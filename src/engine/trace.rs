@@ -1,0 +1,285 @@
+//! Recorded traces: what the manager exports and what `analyzeTrace` replays.
+//! Validation names the field and index of every bad value.
+
+use serde::{Deserialize, Serialize};
+
+/// Largest trace accepted for replay.
+pub const MAX_SAMPLES: usize = 1_000_000;
+pub const MAX_GC_EVENTS: usize = 1_000_000;
+/// Byte counts above 2^53 are not exact in JS and not plausible.
+const MAX_BYTES: f64 = 9_007_199_254_740_992.0;
+
+/// One sample. Times in ms (any origin), sizes in bytes. `oldGeneration` (heap minus
+/// the young generation) is optional; without it heapUsed stands in.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceSample {
+    pub t: f64,
+    pub heap_used: f64,
+    pub heap_total: f64,
+    pub rss: f64,
+    pub external: f64,
+    pub array_buffers: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_generation: Option<f64>,
+}
+
+/// One collection: kind is "minor", "major", "incremental" or "weakCallbacks"; the
+/// optional sizes are read just after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceGc {
+    pub t: f64,
+    pub kind: String,
+    pub duration: f64,
+    #[serde(default)]
+    pub forced: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap_before: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap_after: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_generation_after: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_after: Option<f64>,
+}
+
+/// A whole trace. `limitBytes`, `heapSizeLimit` and `intervalMs` are optional for
+/// hand-written traces (options or defaults fill them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Trace {
+    #[serde(default)]
+    pub version: Option<u32>,
+    #[serde(default)]
+    pub limit_bytes: Option<f64>,
+    #[serde(default)]
+    pub heap_size_limit: Option<f64>,
+    #[serde(default)]
+    pub interval_ms: Option<f64>,
+    pub samples: Vec<TraceSample>,
+    #[serde(default)]
+    pub gc: Vec<TraceGc>,
+}
+
+fn check_bytes(errors: &mut Vec<String>, what: &str, v: f64) {
+    if !v.is_finite() {
+        errors.push(format!("{what}={v} is not a finite number"));
+    } else if v < 0.0 {
+        errors.push(format!("{what}={v} is negative"));
+    } else if v > MAX_BYTES {
+        errors.push(format!("{what}={v} is above 2^53"));
+    }
+}
+
+/// Checks a trace; returns every problem (at most 20 listed).
+pub fn validate(trace: &Trace) -> Result<(), Vec<String>> {
+    let mut errors = Vec::new();
+    if trace.samples.is_empty() {
+        errors.push("samples is empty; a trace needs at least one sample".into());
+    }
+    if trace.samples.len() > MAX_SAMPLES {
+        errors.push(format!(
+            "samples has {} entries; at most {MAX_SAMPLES} are accepted",
+            trace.samples.len()
+        ));
+    }
+    if trace.gc.len() > MAX_GC_EVENTS {
+        errors.push(format!(
+            "gc has {} entries; at most {MAX_GC_EVENTS} are accepted",
+            trace.gc.len()
+        ));
+    }
+    for (name, v) in [
+        ("limitBytes", trace.limit_bytes),
+        ("heapSizeLimit", trace.heap_size_limit),
+    ] {
+        if let Some(v) = v {
+            check_bytes(&mut errors, name, v);
+            if v == 0.0 {
+                errors.push(format!("{name}=0 must be positive"));
+            }
+        }
+    }
+    if let Some(i) = trace.interval_ms {
+        if !(i.is_finite() && (1.0..=3_600_000.0).contains(&i)) {
+            errors.push(format!("intervalMs={i} must be from 1 to 3600000"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut prev = f64::NEG_INFINITY;
+    for (i, s) in trace.samples.iter().enumerate() {
+        if errors.len() >= 20 {
+            break;
+        }
+        if !s.t.is_finite() || s.t < 0.0 {
+            errors.push(format!(
+                "samples[{i}].t={} must be a finite, non-negative time in ms",
+                s.t
+            ));
+        } else if s.t < prev {
+            errors.push(format!(
+                "samples[{i}].t={} is before samples[{}].t={prev}: samples must be sorted by time",
+                s.t,
+                i - 1
+            ));
+        }
+        prev = s.t;
+        for (f, v) in [
+            ("heapUsed", s.heap_used),
+            ("heapTotal", s.heap_total),
+            ("rss", s.rss),
+            ("external", s.external),
+            ("arrayBuffers", s.array_buffers),
+        ] {
+            check_bytes(&mut errors, &format!("samples[{i}].{f}"), v);
+        }
+        if let Some(v) = s.old_generation {
+            check_bytes(&mut errors, &format!("samples[{i}].oldGeneration"), v);
+        }
+    }
+    let mut prev = f64::NEG_INFINITY;
+    for (i, g) in trace.gc.iter().enumerate() {
+        if errors.len() >= 20 {
+            break;
+        }
+        if !g.t.is_finite() || g.t < 0.0 {
+            errors.push(format!(
+                "gc[{i}].t={} must be a finite, non-negative time in ms",
+                g.t
+            ));
+        } else if g.t < prev {
+            errors.push(format!(
+                "gc[{i}].t={} is before gc[{}].t={prev}: gc events must be sorted by time",
+                g.t,
+                i - 1
+            ));
+        }
+        prev = g.t;
+        if kind_index(&g.kind).is_none() {
+            errors.push(format!(
+                "gc[{i}].kind={:?} is not a GC kind; accepted: \"minor\", \"major\", \"incremental\", \"weakCallbacks\"",
+                g.kind
+            ));
+        }
+        if !g.duration.is_finite() || g.duration < 0.0 {
+            errors.push(format!(
+                "gc[{i}].duration={} must be a finite, non-negative number of ms",
+                g.duration
+            ));
+        }
+        for (f, v) in [
+            ("heapBefore", g.heap_before),
+            ("heapAfter", g.heap_after),
+            ("oldGenerationAfter", g.old_generation_after),
+            ("externalAfter", g.external_after),
+        ] {
+            if let Some(v) = v {
+                check_bytes(&mut errors, &format!("gc[{i}].{f}"), v);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// "minor" → 0, "major" → 1, "incremental" → 2, "weakCallbacks" → 3.
+pub fn kind_index(kind: &str) -> Option<u32> {
+    match kind {
+        "minor" => Some(0),
+        "major" => Some(1),
+        "incremental" => Some(2),
+        "weakCallbacks" => Some(3),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(t: f64) -> TraceSample {
+        TraceSample {
+            t,
+            heap_used: 1.0,
+            heap_total: 2.0,
+            rss: 3.0,
+            external: 0.0,
+            array_buffers: 0.0,
+            old_generation: None,
+        }
+    }
+
+    fn trace(samples: Vec<TraceSample>) -> Trace {
+        Trace {
+            version: Some(1),
+            limit_bytes: None,
+            heap_size_limit: None,
+            interval_ms: None,
+            samples,
+            gc: vec![],
+        }
+    }
+
+    #[test]
+    fn accepts_a_good_trace() {
+        assert_eq!(
+            validate(&trace(vec![sample(0.0), sample(250.0), sample(250.0)])),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn rejects_empty_unsorted_nan_and_negative() {
+        assert!(validate(&trace(vec![])).unwrap_err()[0].contains("empty"));
+        let e = validate(&trace(vec![sample(10.0), sample(5.0)])).unwrap_err();
+        assert!(
+            e[0].contains("samples[1].t=5") && e[0].contains("sorted"),
+            "{e:?}"
+        );
+        let mut s = sample(0.0);
+        s.heap_used = f64::NAN;
+        s.rss = -1.0;
+        let e = validate(&trace(vec![s])).unwrap_err();
+        assert!(
+            e.iter().any(|m| m.contains("samples[0].heapUsed=NaN")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains("samples[0].rss=-1 is negative")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_gc_events() {
+        let mut t = trace(vec![sample(0.0)]);
+        t.gc.push(TraceGc {
+            t: 1.0,
+            kind: "full".into(),
+            duration: -2.0,
+            forced: false,
+            heap_before: None,
+            heap_after: Some(f64::INFINITY),
+            old_generation_after: None,
+            external_after: None,
+        });
+        let e = validate(&t).unwrap_err();
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(e[0].contains("gc[0].kind=\"full\""));
+    }
+
+    #[test]
+    fn caps_the_error_list() {
+        let mut s = sample(0.0);
+        s.heap_used = -1.0;
+        let e = validate(&trace(vec![s; 100])).unwrap_err();
+        assert!(e.len() <= 25);
+    }
+}
