@@ -39,6 +39,8 @@ export declare class Monitor {
   noteConfirmation(): void
   /** The leak detector's state, evidence, confidence and recommendations. */
   leakReport(): LeakReport
+  /** Drops the resident history and recorded trace; returns the bytes released. */
+  clearHistory(): number
   /** The recorded trace: newest samples and full GCs, with the limit and interval. */
   exportTrace(): MemoryTrace
   setGcAvailable(available: boolean): void

@@ -421,6 +421,14 @@ impl Monitor {
         to_json(&r)
     }
 
+    /// Drops the resident history and recorded trace; returns the bytes released.
+    #[napi(catch_unwind)]
+    pub fn clear_history(&self) -> f64 {
+        let freed = self.shared.engine.lock().clear_history();
+        self.shared.version.fetch_add(1, Ordering::Release);
+        freed as f64
+    }
+
     /// The recorded trace: newest samples and full GCs, with the limit and interval.
     #[napi(catch_unwind, ts_return_type = "MemoryTrace")]
     pub fn export_trace(&self) -> Result<Value> {

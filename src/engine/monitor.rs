@@ -395,6 +395,21 @@ impl Engine {
         self.detector.note_confirmation(now);
     }
 
+    /// Drops the resident history and the recorded trace (the "clear memory snapshots"
+    /// cleanup strategy); keeps the newest sample and the leak detector's evidence.
+    /// Returns the bytes of storage released.
+    pub fn clear_history(&mut self) -> usize {
+        let before = self.resident.heap_bytes() + self.trace_samples.heap_bytes() + self.trace_gcs.heap_bytes();
+        let last = self.resident.last().copied();
+        self.resident.clear();
+        if let Some(l) = last {
+            self.resident.push(l);
+        }
+        self.trace_samples.clear();
+        self.trace_gcs.clear();
+        before.saturating_sub(self.resident.heap_bytes())
+    }
+
     /// The recorded trace (bounded: the newest samples and full GCs).
     pub fn export_trace(&self) -> Trace {
         Trace {

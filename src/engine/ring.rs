@@ -11,11 +11,12 @@ pub struct Ring<T> {
 }
 
 impl<T> Ring<T> {
-    /// A ring of at least one slot; the memory is reserved up front.
+    /// A ring of at least one slot. Memory grows with use up to `capacity` items and
+    /// never beyond; `clear` gives it back.
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         Ring {
-            items: Vec::with_capacity(capacity),
+            items: Vec::new(),
             capacity,
             head: 0,
         }
@@ -23,6 +24,11 @@ impl<T> Ring<T> {
 
     pub fn push(&mut self, item: T) {
         if self.items.len() < self.capacity {
+            if self.items.len() == self.items.capacity() {
+                // Grow geometrically, but never past the ring's capacity.
+                let extra = self.items.len().max(8).min(self.capacity - self.items.len());
+                self.items.reserve_exact(extra);
+            }
             self.items.push(item);
         } else {
             self.items[self.head] = item;
@@ -42,9 +48,15 @@ impl<T> Ring<T> {
         self.capacity
     }
 
+    /// Drops every item and releases the memory.
     pub fn clear(&mut self) {
-        self.items.clear();
+        self.items = Vec::new();
         self.head = 0;
+    }
+
+    /// Bytes held by the items' storage.
+    pub fn heap_bytes(&self) -> usize {
+        self.items.capacity() * std::mem::size_of::<T>()
     }
 
     /// Items from oldest to newest.
@@ -100,6 +112,7 @@ mod tests {
         assert_eq!(r.last(), Some(&2));
         r.clear();
         assert!(r.is_empty());
+        assert_eq!(r.heap_bytes(), 0);
         r.push(9);
         assert_eq!(r.last(), Some(&9));
     }
