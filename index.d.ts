@@ -33,6 +33,8 @@ export interface MemwardenOptions {
   gcCooldownMs?: number;
   /** Resident samples kept for the trend (16–100000). Default: 240. */
   historySize?: number;
+  /** Time an alert type stays quiet after it resolved, unless it returns at a higher level (0–86400000 ms). Default: 300000. */
+  alertCooldownMs?: number;
   /** Force the platform instead of detecting it. Default: detected. */
   platform?: Platform;
   /** Where leak and alert messages go (console, pino, winston: info/warn/error). Default: console. */
@@ -51,6 +53,7 @@ export interface MemwardenConfig {
   gcThreshold: number;
   gcCooldownMs: number;
   historySize: number;
+  alertCooldownMs: number;
   memoryLimitBytes: number | null;
   platform: Platform;
   platformReason: string;
@@ -204,7 +207,42 @@ export interface LeakResolvedEvent {
   timestamp: number;
 }
 
-export type MemwardenEvent = StatusEvent | LeakEvent | LeakResolvedEvent;
+export type AlertType = 'high_usage' | 'memory_leak' | 'gc_failure' | 'rapid_growth';
+
+/** An alert, or its resolved counterpart (same id, resolved: true). */
+export interface MemwardenAlert {
+  id: number;
+  type: AlertType;
+  level: 'warning' | 'critical' | 'emergency';
+  message: string;
+  /** ms since epoch */
+  timestamp: number;
+  data: Record<string, unknown>;
+  resolved: boolean;
+  /** Set when an active alert rose to a higher level (same id). */
+  escalatedFrom?: 'warning' | 'critical' | 'emergency';
+  /** Resolved records: how long the alert was active (ms). */
+  durationMs?: number;
+}
+
+/** `getAlerts()`. */
+export interface AlertsReport {
+  /** At most one per type. */
+  active: MemwardenAlert[];
+  /** Raised, escalated and resolved records, newest last, at most 100. */
+  history: MemwardenAlert[];
+  /** Alerts not raised because their type resolved within the cooldown. */
+  suppressed: number;
+  cooldownMs: number;
+}
+
+/** The addon's raw alert event (the manager emits `alert` itself as 'alert' / 'alertResolved'). */
+export interface RawAlertEvent {
+  type: 'alert' | 'alertResolved';
+  alert: MemwardenAlert;
+}
+
+export type MemwardenEvent = StatusEvent | LeakEvent | LeakResolvedEvent | RawAlertEvent;
 
 /** What the analysis of one signal found over its window. */
 export interface SignalEvidence {
@@ -350,17 +388,20 @@ export declare class MemoryManagerService extends EventEmitter {
   forceGarbageCollection(reason?: string): Promise<GcAction>;
   shutdown(): Promise<void>;
   getLeakDetection(): LeakReport;
+  getAlerts(): AlertsReport;
   exportTrace(): MemoryTrace;
   analyzeTrace(trace: MemoryTrace, options?: MemwardenOptions): TraceAnalysis;
   on(event: 'status', listener: (e: StatusEvent) => void): this;
   on(event: 'gc', listener: (a: GcAction) => void): this;
   on(event: 'leak', listener: (e: LeakEvent) => void): this;
   on(event: 'leakResolved', listener: (e: LeakResolvedEvent) => void): this;
+  on(event: 'alert' | 'alertResolved', listener: (a: MemwardenAlert) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'status', listener: (e: StatusEvent) => void): this;
   once(event: 'gc', listener: (a: GcAction) => void): this;
   once(event: 'leak', listener: (e: LeakEvent) => void): this;
   once(event: 'leakResolved', listener: (e: LeakResolvedEvent) => void): this;
+  once(event: 'alert' | 'alertResolved', listener: (a: MemwardenAlert) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
   off(event: string | symbol, listener: (...args: any[]) => void): this;
 }

@@ -3,6 +3,13 @@
 const { MemoryManagerService, resolveSettings, pickEnv } = require('./lib/manager');
 const { MemwardenConfigError, MemwardenNotInitializedError } = require('./lib/errors');
 const { analyzeTrace, MemwardenTraceError } = require('./lib/trace');
+// Express integration (express itself is required lazily, by the router factories).
+const { memoryMonitoring } = require('./lib/middleware');
+const { createMemoryRouter } = require('./lib/router');
+const { memwardenExpress } = require('./lib/express');
+const { performEnhancedHealthCheck, terminusHealthCheck, MemwardenHealthCheckError, healthCheckService } = require('./lib/health');
+const { RequestStats } = require('./lib/requestStats');
+const { isLoopbackAddress } = require('./lib/address');
 
 module.exports = {
   MemoryManagerService,
@@ -12,4 +19,13 @@ module.exports = {
   analyzeTrace,
   /** Validates settings without starting anything: `{ ok, config, limit }` or `{ ok: false, problems }`. */
   resolveConfig: (options = {}, env = process.env) => resolveSettings(options, pickEnv(env)),
+  memoryMonitoring,
+  createMemoryRouter,
+  express: memwardenExpress,
+  performEnhancedHealthCheck,
+  healthCheckService,
+  terminusHealthCheck,
+  MemwardenHealthCheckError,
+  RequestStats,
+  isLoopbackAddress,
 };

@@ -119,9 +119,20 @@ function confirmationAvailable() {
   return gcFunction() !== null || inspectorGcSession() !== null;
 }
 
-/** Observes every GC and forwards it to the monitor. Returns a disconnect function. */
-function observeGc(monitor, isOwn) {
+/**
+ * Observes every GC and forwards it to the monitor; `onEvents` receives the events a
+ * full collection raised (a GC-failure alert). Returns a disconnect function.
+ */
+function observeGc(monitor, isOwn, onEvents) {
   const observer = new PerformanceObserver((list) => {
+    try {
+      forward(list);
+    } catch (err) {
+      // Never let monitoring take the process down from an observer callback.
+      process.emitWarning(`memwarden: GC observation failed: ${err && err.stack}`, 'MemwardenWarning');
+    }
+  });
+  function forward(list) {
     for (const entry of list.getEntries()) {
       const detail = entry.detail || entry;
       const kind = KIND_INDEX.get(detail.kind);
@@ -131,12 +142,12 @@ function observeGc(monitor, isOwn) {
       if (isOwn(entry.startTime)) continue;
       if (kind === MAJOR) {
         const after = afterFullGc();
-        monitor.recordFullGc(entry.duration, forced, -1, after.heapUsed, after.oldGeneration, after.external);
+        onEvents(monitor.recordFullGc(entry.duration, forced, -1, after.heapUsed, after.oldGeneration, after.external));
       } else {
         monitor.recordGc(kind, entry.duration, forced, -1, -1);
       }
     }
-  });
+  }
   observer.observe({ entryTypes: ['gc'] });
   return () => observer.disconnect();
 }

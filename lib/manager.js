@@ -8,6 +8,11 @@ const { MemwardenConfigError, MemwardenNotInitializedError, invalidArgument } = 
 const { ingestHeap } = require('./heap');
 const { forceGc, confirmationGc, confirmationAvailable, observeGc, gcFunction } = require('./gc');
 const { analyzeTrace } = require('./trace');
+const { performance } = require('node:perf_hooks');
+const { CleanupRegistry, runStrategies, builtinStrategies, resolveCleanupSettings } = require('./cleanup');
+const { attachAlertDelivery, resolveAlertSettings } = require('./alerts');
+const { RequestStats } = require('./requestStats');
+const { LEVELS } = require('./options');
 
 const ENV_NAMES = native.envVariableNames();
 
@@ -29,7 +34,15 @@ function deepFreeze(value) {
 }
 
 // Options handled in JS; everything else is validated by the addon.
-const JS_OPTIONS = ['logger'];
+const JS_OPTIONS = [
+  'logger',
+  // Express integration (validated in lib/alerts.js and lib/cleanup.js):
+  'alertWebhookUrl',
+  'alertWebhookTimeoutMs',
+  'alertWebhookQueueSize',
+  'proactiveCleanup',
+  'cleanupCooldownMs',
+];
 
 function checkLogger(logger) {
   if (logger === undefined) return console;
@@ -154,6 +167,7 @@ class MemoryManagerService extends EventEmitter {
     this._cachedVersion = -1;
     this._cachedReport = null;
     this._ownGc = [0, -1];
+    this._initIntegration();
   }
 
   /** True between a successful initialize() and shutdown(). */
@@ -192,14 +206,25 @@ class MemoryManagerService extends EventEmitter {
     for (const [k, v] of Object.entries(all)) if (!JS_OPTIONS.includes(k)) opts[k] = v;
     const env = pickEnv(process.env);
     const resolved = resolveSettings(opts, env);
-    if (!resolved.ok) throw new MemwardenConfigError(resolved.problems);
+    const alerting = resolveAlertSettings(all, process.env);
+    const cleaning = resolveCleanupSettings(all);
+    const jsProblems = [...alerting.problems, ...cleaning.problems];
+    if (!resolved.ok || jsProblems.length > 0) {
+      throw new MemwardenConfigError([...jsProblems, ...(resolved.ok ? [] : resolved.problems)]);
+    }
+    this._cleanupSettings = cleaning.settings;
     const monitor = new native.Monitor(opts, env, (events) => this._emitEvents(events));
     this._monitor = monitor;
     this._settings = monitor.settings;
     this._logger = logger;
+    this._alertDelivery = attachAlertDelivery(this, logger, alerting.settings);
     monitor.setGcAvailable(gcFunction() !== null);
     monitor.setConfirmationAvailable(confirmationAvailable());
-    this._stopObserving = observeGc(monitor, (t) => t >= this._ownGc[0] && t <= this._ownGc[1]);
+    this._stopObserving = observeGc(
+      monitor,
+      (t) => t >= this._ownGc[0] && t <= this._ownGc[1],
+      (events) => this._emitEvents(events),
+    );
     this._emitEvents(monitor.sampleNow());
     this._emitEvents(ingestHeap(monitor));
     const interval = this._settings.config.monitoringIntervalMs;
@@ -215,6 +240,10 @@ class MemoryManagerService extends EventEmitter {
       this._emitEvents(ingestHeap(this._monitor));
       this._runProactiveGc();
       this._runConfirmationGc();
+      this._runProactiveCleanup();
+    } catch (err) {
+      // A failed tick is reported, never thrown from the timer (that would crash the app).
+      process.emitWarning(`memwarden: monitoring tick failed: ${err && err.stack}`, 'MemwardenWarning');
     } finally {
       if (this._timer) this._timer.refresh();
     }
@@ -240,6 +269,7 @@ class MemoryManagerService extends EventEmitter {
         this._recordGcAction(action);
         this._emit('gc', action);
       })
+      .catch((err) => process.emitWarning(`memwarden: confirmation GC failed: ${err && err.stack}`, 'MemwardenWarning'))
       .finally(() => {
         this._confirming = false;
       });
@@ -249,7 +279,7 @@ class MemoryManagerService extends EventEmitter {
     const monitor = this._monitor;
     if (action.success) {
       const a = action.after;
-      monitor.recordFullGc(action.durationMs, true, action.memoryBefore, a.heapUsed, a.oldGeneration, a.external);
+      this._emitEvents(monitor.recordFullGc(action.durationMs, true, action.memoryBefore, a.heapUsed, a.oldGeneration, a.external));
     } else {
       monitor.setGcAvailable(gcFunction() !== null);
     }
@@ -265,26 +295,12 @@ class MemoryManagerService extends EventEmitter {
     }
   }
 
-  _onLeakEvent(event) {
-    const kb = (b) => `${(b / 1024).toFixed(0)} KB/s`;
-    try {
-      if (event.type === 'leak') {
-        const report = this._monitor.leakReport();
-        this._logger.warn(
-          `memwarden: memory leak suspected (${event.signal} growing ${kb(event.growthRateBytesPerSec)}, confidence ${report.confidence.toFixed(0)}%): ${report.recommendations.join('; ')}`,
-        );
-      } else if (event.type === 'leakResolved') {
-        this._logger.info(`memwarden: leak resolved (${event.signal} stopped growing after ${(event.durationMs / 1000).toFixed(0)} s)`);
-      }
-    } catch (err) {
-      process.emitWarning(`memwarden: the logger threw: ${err && err.message}`, 'MemwardenWarning');
-    }
-  }
-
   _emitEvents(events) {
+    this._refreshRequestSnapshot();
     for (const event of events) {
-      if (event.type === 'leak' || event.type === 'leakResolved') this._onLeakEvent(event);
-      this._emit(event.type, event);
+      // Alerts travel wrapped ({ type: 'alert', alert }): the alert's own `type` is its kind.
+      if (event.type === 'alert' || event.type === 'alertResolved') this._emit(event.type, event.alert);
+      else this._emit(event.type, event);
     }
   }
 
@@ -365,6 +381,15 @@ class MemoryManagerService extends EventEmitter {
     return this._require('getLeakDetection').leakReport();
   }
 
+  /**
+   * Alerts raised by the engine: `{ active, history, suppressed, cooldownMs }`. One active
+   * alert per type (high_usage, memory_leak, gc_failure, rapid_growth); a type that
+   * resolved stays quiet for `alertCooldownMs` unless it comes back at a higher level.
+   */
+  getAlerts() {
+    return this._require('getAlerts').alerts();
+  }
+
   /** The recorded trace (newest samples and full GCs) for `analyzeTrace` or `memory analyze`. */
   exportTrace() {
     return this._require('exportTrace').exportTrace();
@@ -373,6 +398,173 @@ class MemoryManagerService extends EventEmitter {
   /** Replays a trace through the same engine (see `analyzeTrace`). */
   analyzeTrace(trace, options) {
     return analyzeTrace(trace, options);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Express integration: request snapshot, request statistics, cleanup strategies,
+  // alert delivery (lib/cleanup.js, lib/alerts.js, lib/requestStats.js).
+
+  _initIntegration() {
+    this._cleanup = new CleanupRegistry();
+    for (const s of builtinStrategies(this)) this._cleanup.register(s, true);
+    this._cleanupSettings = { proactiveCleanup: true, cleanupCooldownMs: 60_000 };
+    this._cleanupRun = null;
+    this._lastCleanup = null;
+    this._lastProactiveCleanup = -Infinity;
+    this._requestStats = null;
+    this._requestSnapshot = null;
+    this._alertDelivery = null;
+  }
+
+  /**
+   * What the per-request middleware reads: `{ status, level (0 healthy … 3 emergency),
+   * usagePercentage, pressurePercentage, usageHeader, timestamp, report }`, frozen and
+   * rebuilt only when a sample changed the report. `null` before initialize().
+   */
+  getRequestSnapshot() {
+    return this._requestSnapshot;
+  }
+
+  _refreshRequestSnapshot() {
+    if (!this._monitor) return;
+    try {
+      const r = this.getHealthMetrics();
+      const prev = this._requestSnapshot;
+      if (prev !== null && prev.report === r) return;
+      const u = r.currentUsage;
+      this._requestSnapshot = Object.freeze({
+        status: r.status,
+        level: LEVELS[r.status],
+        usagePercentage: u.usagePercentage,
+        pressurePercentage: u.pressurePercentage,
+        usageHeader: u.pressurePercentage.toFixed(1),
+        timestamp: r.timestamp,
+        report: r,
+      });
+    } catch (err) {
+      process.emitWarning(`memwarden: could not refresh the request snapshot: ${err && err.message}`, 'MemwardenWarning');
+    }
+  }
+
+  /** Per-route request statistics fed by memoryMonitoring.monitorRequestMemory() (created on first use). */
+  get requestStats() {
+    if (this._requestStats === null) this._requestStats = new RequestStats({ now: performance.now() });
+    return this._requestStats;
+  }
+
+  _clearRequestStats() {
+    if (this._requestStats === null) return { routesDropped: 0, windowsDropped: 0, requestsDropped: 0 };
+    return this._requestStats.reset(performance.now());
+  }
+
+  _clearMemorySnapshots() {
+    return this._monitor ? this._monitor.clearHistory() : 0;
+  }
+
+  _proactiveGcAllowed() {
+    return this._monitor !== null && this._monitor.proactiveGcDue();
+  }
+
+  _noteProactiveGc() {
+    if (this._monitor) this._monitor.noteProactiveGc();
+  }
+
+  /**
+   * Adds a cleanup strategy `{ name, priority, thresholdPercent, run, description?,
+   * timeoutMs? }`: `run(context)` may return nothing, a byte count it freed, or
+   * `{ success?, error?, freedBytes?, details?, skipped? }`, or a promise of those.
+   * Throws ERR_MEMWARDEN_INVALID_ARG naming the bad field. Returns its description.
+   */
+  registerCleanupStrategy(strategy) {
+    return this._cleanup.register(strategy);
+  }
+
+  /** Removes a strategy (built-ins too) by name; true when one was removed. */
+  unregisterCleanupStrategy(name) {
+    return this._cleanup.unregister(name);
+  }
+
+  /** The registered strategies, highest priority first. */
+  getCleanupStrategies() {
+    return this._cleanup.list();
+  }
+
+  /** The last cleanup run: `{ reason, trigger, force, pressurePercentage, actions, timestamp }` or null. */
+  getLastCleanup() {
+    return this._lastCleanup;
+  }
+
+  /**
+   * Runs the eligible cleanup strategies (thresholdPercent <= current pressure; all of
+   * them with `{ force: true }`) in priority order, each isolated and measured.
+   * Resolves to one action record per strategy run. A call while a run is in
+   * progress resolves to that run's actions.
+   */
+  async performEmergencyCleanup(options = {}) {
+    this._require('performEmergencyCleanup');
+    if (!options || typeof options !== 'object' || Array.isArray(options)) {
+      throw invalidArgument('options', options, 'an object { force?: boolean, reason?: string }');
+    }
+    for (const key of Object.keys(options)) {
+      if (key !== 'force' && key !== 'reason') throw invalidArgument(`options.${key}`, options[key], 'no such option; options: force, reason');
+    }
+    const { force = false, reason = 'emergency_cleanup' } = options;
+    if (typeof force !== 'boolean') throw invalidArgument('options.force', force, 'true or false');
+    if (typeof reason !== 'string' || reason.length === 0 || reason.length > 200) {
+      throw invalidArgument('options.reason', reason, 'a non-empty string of at most 200 characters');
+    }
+    return this._performCleanup(force, reason, 'manual');
+  }
+
+  _performCleanup(force, reason, trigger) {
+    if (this._cleanupRun) return this._cleanupRun;
+    const run = (async () => {
+      const monitor = this._require('performEmergencyCleanup');
+      this._emitEvents(monitor.sampleNow());
+      this._emitEvents(ingestHeap(monitor));
+      const report = this.getHealthMetrics();
+      const pressurePercentage = report.currentUsage.pressurePercentage;
+      const context = Object.freeze({ reason, force, trigger, status: report.status, pressurePercentage, manager: this });
+      const timestamp = Date.now();
+      const actions = await runStrategies(this._cleanup, context);
+      this._lastCleanup = { reason, trigger, force, status: report.status, pressurePercentage, actions, timestamp };
+      this._emit('cleanup', this._lastCleanup);
+      return actions;
+    })();
+    this._cleanupRun = run;
+    const clear = () => {
+      if (this._cleanupRun === run) this._cleanupRun = null;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  /** Proactive mode: at critical or above, the eligible strategies run, at most once per cleanupCooldownMs. */
+  _runProactiveCleanup() {
+    const snapshot = this._requestSnapshot;
+    if (!this._cleanupSettings.proactiveCleanup || snapshot === null || snapshot.level < LEVELS.critical) return null;
+    return this.requestProactiveCleanup('proactive_pressure', this._cleanupSettings.cleanupCooldownMs);
+  }
+
+  /**
+   * Starts a non-forced cleanup unless one ran (for this caller's purpose) within
+   * `cooldownMs`: the periodic check and the pressure middleware use it. Returns the
+   * run's promise (never rejecting) or null when cooled down or already running.
+   */
+  requestProactiveCleanup(reason = 'proactive_pressure', cooldownMs = this._cleanupSettings.cleanupCooldownMs) {
+    if (!this._monitor || this._cleanupRun) return null;
+    const now = Date.now();
+    if (now - this._lastProactiveCleanup < cooldownMs) return null;
+    this._lastProactiveCleanup = now;
+    return this._performCleanup(false, reason, 'proactive').catch((err) => {
+      process.emitWarning(`memwarden: proactive cleanup failed: ${err && err.message}`, 'MemwardenWarning');
+      return [];
+    });
+  }
+
+  /** Alert delivery counters: `{ delivered: { alerts, resolved }, logger, webhook: {...} }`. */
+  getAlertDelivery() {
+    return this._alertDelivery ? this._alertDelivery.stats() : { delivered: { alerts: 0, resolved: 0 }, logger: false, webhook: { configured: false } };
   }
 
   /** Stops the sampler thread, the timer and the GC observer. Idempotent. */
@@ -387,6 +579,10 @@ class MemoryManagerService extends EventEmitter {
     this._monitor = null;
     this._cachedReport = null;
     this._cachedVersion = -1;
+    if (this._alertDelivery) this._alertDelivery.detach();
+    this._alertDelivery = null;
+    this._requestSnapshot = null;
+    this._lastProactiveCleanup = -Infinity;
   }
 }
 

@@ -11,9 +11,11 @@ const { MemoryManagerService } = require(ROOT);
 const mode = process.argv[2];
 const m = MemoryManagerService.getInstance();
 const seen = [];
+const onAlert = (e) => seen.push(e);
+const onStatus = (e) => seen.push(e);
 if (mode === 'listeners') {
-  m.on('alert', (e) => seen.push(e));
-  m.on('status', (e) => seen.push(e));
+  m.on('alert', onAlert);
+  m.on('status', onStatus);
 } else if (mode !== 'plain') {
   throw new Error(`unknown mode ${mode}`);
 }
@@ -24,7 +26,8 @@ m.initialize().then(() => {
     initialized: m.initialized,
     status: m.getHealthMetrics().status,
     monitoringIntervalMs: m.config.monitoringIntervalMs,
-    listeners: m.listenerCount('alert') + m.listenerCount('status'),
+    // The script's own listeners (memwarden's alert delivery adds one of its own).
+    listeners: [m.listeners('alert').includes(onAlert), m.listeners('status').includes(onStatus)].filter(Boolean).length,
   });
   // No shutdown(): the script simply ends here.
 });

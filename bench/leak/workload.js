@@ -44,9 +44,21 @@ const TICK_MS = 10;
 
 let counter = 0;
 const inFlight = [];
+// Seconds since the previous tick: every rate below is per second of wall time, so a
+// loaded machine that runs fewer ticks still produces the nominal rates.
+let dt = TICK_MS / 1000;
+const carry = new Map();
+/** How many events at `perSecond` fall in this tick (fractions carried over). */
+function per(key, perSecond) {
+  const x = (carry.get(key) || 0) + perSecond * dt;
+  const n = Math.floor(x);
+  carry.set(key, x - n);
+  return n;
+}
+
 /** Garbage churn at `mbPerSec`: requests that live ~100 ms. */
 function churn(mbPerSec) {
-  const n = Math.round((mbPerSec * 1048576 * TICK_MS) / 1000 / REQUEST_BYTES);
+  const n = Math.round((mbPerSec * 1048576 * dt) / REQUEST_BYTES);
   const batch = [];
   for (let i = 0; i < n; i++) batch.push(request(counter++));
   inFlight.push(batch);
@@ -62,10 +74,10 @@ emitter.setMaxListeners(0);
 let burstHigh = true;
 let burstUntil = 0;
 let fixed = false;
+let bufferBudget = 0;
 
 function leakObjects(bytesPerSec) {
-  const n = (bytesPerSec * TICK_MS) / 1000 / 1024;
-  for (let i = 0; i < Math.floor(n) + (random() < n % 1 ? 1 : 0); i++) {
+  for (let i = per('leak', bytesPerSec / 1024); i > 0; i--) {
     retained.push({ key: `leak-${counter++}`, payload: 'x'.repeat(900) + counter });
   }
 }
@@ -75,14 +87,14 @@ const scenarios = {
   // die in the old generation: a saw-tooth of heavy transient garbage.
   sawtooth: { leak: false, tick(t, now) {
     churn(25);
-    for (let i = 0; i < 3; i++) sessions.push({ until: now + 2000 + random() * 8000, data: request(counter++) });
+    for (let i = per('sessions', 300); i > 0; i--) sessions.push({ until: now + 2000 + random() * 8000, data: request(counter++) });
     while (sessions.length && sessions[0].until < now) sessions.shift();
   } },
   // Benign: an LRU cache of 1 KB entries that fills for ~60 s, then plateaus (entries replaced).
   cache: { leak: false, tick(t) {
     churn(25);
     if (t < 0) return;
-    for (let i = 0; i < 5; i++) {
+    for (let i = per('cache', 500); i > 0; i--) {
       const key = `k${Math.floor(random() * 1e9)}`;
       cache.set(key, { key, value: 'v'.repeat(1000) });
       if (cache.size > 30000) cache.delete(cache.keys().next().value);
@@ -104,9 +116,7 @@ const scenarios = {
   // Benign: off-heap churn, Buffers of 64 KB allocated and dropped (~10 MB/s).
   'buffer-churn': { leak: false, tick() {
     churn(20);
-    const b = Buffer.alloc(64 * 1024, 1);
-    inFlight[inFlight.length - 1].push(b);
-    if (random() < 0.6) inFlight[inFlight.length - 1].push(Buffer.alloc(64 * 1024, 2));
+    for (let i = per('buffers', 160); i > 0; i--) inFlight[inFlight.length - 1].push(Buffer.alloc(64 * 1024, 1));
   } },
   // Leak: ~1 MB/s of retained objects under heavy churn.
   'heap-leak': { leak: true, tick(t) {
@@ -121,12 +131,14 @@ const scenarios = {
   // Leak: off-heap, ~1 MB/s of 16 KB Buffers kept in an array (heapUsed barely moves).
   'buffer-leak': { leak: true, tick(t) {
     churn(25);
-    if (t >= 0 && counter % 10 < 1.6) retained.push(Buffer.alloc(16 * 1024, 3));
+    if (t < 0) return;
+    bufferBudget += 1024 * 1024 * dt;
+    for (; bufferBudget >= 16 * 1024; bufferBudget -= 16 * 1024) retained.push(Buffer.alloc(16 * 1024, 3));
   } },
   // Leak: a listener (closure over ~1 KB) added per request and never removed (~500 KB/s).
   'listener-leak': { leak: true, tick(t) {
     churn(25);
-    if (t >= 0) for (let i = 0; i < 5; i++) {
+    if (t >= 0) for (let i = per('listeners', 500); i > 0; i--) {
       const ctx = { id: counter++, blob: 'z'.repeat(1000) };
       emitter.on('config-change', () => ctx.id);
     }
@@ -160,7 +172,13 @@ async function main() {
   let confirmations = 0;
   m.on('gc', (a) => { if (a.reason === 'leak_confirmation') confirmations++; });
 
-  const work = setInterval(() => s.tick(since(), Date.now()), TICK_MS);
+  let last = Date.now();
+  const work = setInterval(() => {
+    const now = Date.now();
+    dt = Math.min(1, (now - last) / 1000);
+    last = now;
+    s.tick(since(), now);
+  }, TICK_MS);
   let flagged = false;
   const poll = setInterval(() => {
     const trend = m.getHealthMetrics().trend;

@@ -367,8 +367,9 @@ impl Monitor {
     }
 
     /// Records a full (major or forced) collection with the figures read just after it;
-    /// negative numbers mean unknown. Feeds GC statistics, the trace and the leak detector.
-    #[napi(catch_unwind)]
+    /// negative numbers mean unknown. Feeds GC statistics, the trace and the leak detector;
+    /// returns the events it raised (a GC-failure alert).
+    #[napi(catch_unwind, ts_return_type = "Array<MemwardenEvent>")]
     pub fn record_full_gc(
         &self,
         duration_ms: f64,
@@ -377,9 +378,9 @@ impl Monitor {
         heap_after: f64,
         old_generation_after: f64,
         external_after: f64,
-    ) {
+    ) -> Result<Value> {
         let known = |x: f64| (x.is_finite() && x >= 0.0).then_some(x as u64);
-        self.shared.engine.lock().record_full_gc(
+        let events = self.shared.engine.lock().record_full_gc(
             GcEvent {
                 timestamp: now_ms(),
                 kind: GcKind::Major,
@@ -392,6 +393,14 @@ impl Monitor {
             known(external_after),
         );
         self.shared.version.fetch_add(1, Ordering::Release);
+        to_json(&events)
+    }
+
+    /// Active alerts, the bounded history and the count suppressed by cooldowns.
+    #[napi(catch_unwind, ts_return_type = "AlertsReport")]
+    pub fn alerts(&self) -> Result<Value> {
+        let r = self.shared.engine.lock().alerts();
+        to_json(&r)
     }
 
     /// Whether the JS layer can run confirmation GCs (global.gc or the inspector).

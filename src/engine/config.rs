@@ -133,6 +133,15 @@ const SPECS: &[Spec] = &[
         accepted: "a whole number of samples from 16 to 100000",
     },
     Spec {
+        option: "alertCooldownMs",
+        env: None,
+        kind: Kind::Integer {
+            min: 0.0,
+            max: 86_400_000.0,
+        },
+        accepted: "a whole number of milliseconds from 0 to 86400000",
+    },
+    Spec {
         option: "platform",
         env: None,
         kind: Kind::Platform,
@@ -147,6 +156,8 @@ pub const DEFAULT_GC_THRESHOLD: f64 = 70.0;
 pub const DEFAULT_GC_COOLDOWN_MS: u64 = 30_000;
 /// Default history: 240 samples (an hour at Render's 15 s interval).
 pub const DEFAULT_HISTORY_SIZE: usize = 240;
+/// Default time an alert type stays quiet after it resolved (same level or lower).
+pub const DEFAULT_ALERT_COOLDOWN_MS: u64 = 300_000;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Parsed {
@@ -169,6 +180,7 @@ pub struct Config {
     pub gc_threshold: f64,
     pub gc_cooldown_ms: u64,
     pub history_size: usize,
+    pub alert_cooldown_ms: u64,
     /// Limit override in bytes, when `memoryLimitMb` / `MEMORY_LIMIT_MB` is set.
     pub memory_limit_bytes: Option<u64>,
     pub platform: Platform,
@@ -355,6 +367,11 @@ pub fn resolve(input: &Input) -> Result<Config, Vec<Problem>> {
     let gc_threshold = num("gcThreshold", DEFAULT_GC_THRESHOLD, "default");
     let gc_cooldown = num("gcCooldownMs", DEFAULT_GC_COOLDOWN_MS as f64, "default");
     let history = num("historySize", DEFAULT_HISTORY_SIZE as f64, "default");
+    let alert_cooldown = num(
+        "alertCooldownMs",
+        DEFAULT_ALERT_COOLDOWN_MS as f64,
+        "default",
+    );
     let limit_mb = match values.get("memoryLimitMb") {
         Some((Parsed::Num(n), src)) => {
             sources.insert("memoryLimitMb".into(), src.clone());
@@ -427,6 +444,7 @@ pub fn resolve(input: &Input) -> Result<Config, Vec<Problem>> {
         gc_threshold,
         gc_cooldown_ms: gc_cooldown as u64,
         history_size: history as usize,
+        alert_cooldown_ms: alert_cooldown as u64,
         memory_limit_bytes: limit_mb.map(|mb| (mb * 1024.0 * 1024.0).round() as u64),
         platform: detected.platform,
         platform_reason: detected.reason,

@@ -1,6 +1,7 @@
 //! The pure engine: no N-API, no clock reads, no I/O. Everything here takes
 //! samples and `now` (milliseconds) as arguments.
 
+pub mod alerts;
 pub mod config;
 pub mod envelope;
 pub mod gc;

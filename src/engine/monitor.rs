@@ -1,6 +1,7 @@
 //! The monitoring engine: takes samples and `now`, keeps bounded history,
 //! evaluates the status with hysteresis and builds the health report.
 
+use super::alerts::{Alert, AlertType, Alerts, AlertsReport};
 use super::config::Config;
 use super::gc::{GcEvent, GcKind, GcReport, GcStats};
 use super::leak::{self, ConfidenceParts, Detector, LeakEvent, LeakParams, LeakState, Signal};
@@ -71,13 +72,47 @@ pub struct StatusChange {
     pub timestamp: u64,
 }
 
+/// An alert raised or escalated (`type: "alert"`) or resolved (`type: "alertResolved"`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertEvent {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub alert: Alert,
+}
+
 /// Events the engine raises; each serializes with a `type` field.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Event {
     Status(StatusChange),
     Leak(LeakEvent),
+    Alert(AlertEvent),
 }
+
+fn raised(a: Option<Alert>) -> Option<Event> {
+    a.map(|alert| {
+        Event::Alert(AlertEvent {
+            kind: "alert",
+            alert,
+        })
+    })
+}
+
+fn resolved(a: Option<Alert>) -> Option<Event> {
+    a.map(|alert| {
+        Event::Alert(AlertEvent {
+            kind: "alertResolved",
+            alert,
+        })
+    })
+}
+
+/// Full collections looked at for GC failure.
+const GC_FAILURE_RUN: usize = 3;
+/// A full collection that frees less than this share of the heap is ineffective.
+const GC_INEFFECTIVE_SHARE: f64 = 0.05;
+/// Heap (share of V8's limit) at which ineffective collections become a GC failure.
+const GC_FAILURE_HEAP_SHARE: f64 = 0.80;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Pressure {
@@ -206,6 +241,10 @@ pub struct Engine {
     trace_samples: Ring<TraceSample>,
     trace_gcs: Ring<TraceGc>,
     start: u64,
+    alerts: Alerts,
+    /// The newest full collections: (time, heap before, heap after).
+    full_gcs: Ring<(u64, u64, u64)>,
+    last_growth_check: u64,
 }
 
 /// Samples and full-GC events kept for `exportTrace()`.
@@ -257,7 +296,211 @@ impl Engine {
             trace_samples: Ring::new(TRACE_SAMPLES),
             trace_gcs: Ring::new(TRACE_GC_EVENTS),
             start: now,
+            alerts: Alerts::new(config.alert_cooldown_ms),
+            full_gcs: Ring::new(GC_FAILURE_RUN),
+            last_growth_check: now,
         }
+    }
+
+    pub fn alerts(&self) -> AlertsReport {
+        self.alerts.report()
+    }
+
+    fn mb(bytes: f64) -> String {
+        format!("{:.0} MB", bytes / 1048576.0)
+    }
+
+    /// high_usage follows the status.
+    fn status_alert(&mut self, s: &StatusChange) -> Option<Event> {
+        if s.current == Level::Healthy {
+            let msg = format!(
+                "Memory usage back to healthy ({:.1}% of the limit)",
+                s.pressure_percentage
+            );
+            return resolved(self.alerts.resolve(AlertType::HighUsage, msg, s.timestamp));
+        }
+        let what = match s.pressure_source {
+            PressureSource::Resident => format!(
+                "resident memory at {:.1}% of the {} limit",
+                s.usage_percentage,
+                Self::mb(self.limit.bytes as f64)
+            ),
+            PressureSource::Heap => {
+                format!("V8 heap at {:.1}% of its limit", s.heap_usage_percentage)
+            }
+        };
+        let data = serde_json::json!({
+            "status": s.current,
+            "pressurePercentage": s.pressure_percentage,
+            "usagePercentage": s.usage_percentage,
+            "heapUsagePercentage": s.heap_usage_percentage,
+            "pressureSource": s.pressure_source,
+            "limitBytes": self.limit.bytes,
+        });
+        raised(self.alerts.raise(
+            AlertType::HighUsage,
+            s.current,
+            format!("Memory {}: {what}", s.current.as_str()),
+            data,
+            s.timestamp,
+        ))
+    }
+
+    /// memory_leak follows the leak detector; its level grows with confidence and urgency.
+    fn leak_alert(&mut self, e: &LeakEvent) -> Option<Event> {
+        match e {
+            LeakEvent::Leak {
+                signal,
+                growth_rate_bytes_per_sec,
+                timestamp,
+                ..
+            } => {
+                let report = self.leak_report(*timestamp);
+                let minutes = [report.minutes_to_limit, report.minutes_to_heap_limit]
+                    .into_iter()
+                    .flatten()
+                    .fold(f64::INFINITY, f64::min);
+                let level = if minutes < 10.0 {
+                    Level::Emergency
+                } else if report.confidence >= 80.0 || minutes < 60.0 {
+                    Level::Critical
+                } else {
+                    Level::Warning
+                };
+                let msg = format!(
+                    "Memory leak suspected: {} growing by {:.0} KB/s (confidence {:.0}%)",
+                    if *signal == Signal::External {
+                        "off-heap memory"
+                    } else {
+                        "the live heap"
+                    },
+                    growth_rate_bytes_per_sec / 1024.0,
+                    report.confidence
+                );
+                let data = serde_json::json!({
+                    "signal": signal,
+                    "growthRateBytesPerSec": growth_rate_bytes_per_sec,
+                    "confidence": report.confidence,
+                    "minutesToLimit": report.minutes_to_limit,
+                    "minutesToHeapLimit": report.minutes_to_heap_limit,
+                    "recommendations": report.recommendations,
+                });
+                raised(
+                    self.alerts
+                        .raise(AlertType::MemoryLeak, level, msg, data, *timestamp),
+                )
+            }
+            LeakEvent::LeakResolved {
+                signal, timestamp, ..
+            } => resolved(self.alerts.resolve(
+                AlertType::MemoryLeak,
+                format!(
+                    "Memory leak resolved: {} stopped growing",
+                    if *signal == Signal::External {
+                        "off-heap memory"
+                    } else {
+                        "the live heap"
+                    }
+                ),
+                *timestamp,
+            )),
+        }
+    }
+
+    /// gc_failure: the last full collections each freed almost nothing while the heap is
+    /// near V8's limit (the road to "ineffective mark-compacts near heap limit").
+    fn gc_failure_check(&mut self, now: u64) -> Option<Event> {
+        let heap_limit = self.heap.map_or(0, |(_, h)| h.heap_size_limit);
+        let last = *self.full_gcs.last()?;
+        if heap_limit == 0 {
+            return None;
+        }
+        let share = last.2 as f64 / heap_limit as f64;
+        let ineffective = |&(_, before, after): &(u64, u64, u64)| {
+            before == 0
+                || (before.saturating_sub(after) as f64) < GC_INEFFECTIVE_SHARE * before as f64
+        };
+        let run: Vec<(u64, u64, u64)> = self.full_gcs.iter().copied().collect();
+        let failing = run.len() == GC_FAILURE_RUN
+            && run.iter().all(ineffective)
+            && share >= GC_FAILURE_HEAP_SHARE;
+        if failing {
+            let level = if share >= 0.9 {
+                Level::Emergency
+            } else {
+                Level::Critical
+            };
+            let msg = format!(
+                "GC failure: the last {GC_FAILURE_RUN} full collections freed under {:.0}% each with the heap at {:.0}% of its limit; V8 will abort with an out-of-memory error",
+                GC_INEFFECTIVE_SHARE * 100.0,
+                share * 100.0
+            );
+            let data = serde_json::json!({
+                "heapAfterBytes": last.2,
+                "heapSizeLimit": heap_limit,
+                "heapShare": share,
+                "collections": run.iter().map(|(t, b, a)| serde_json::json!({"timestamp": t, "heapBefore": b, "heapAfter": a})).collect::<Vec<_>>(),
+            });
+            return raised(
+                self.alerts
+                    .raise(AlertType::GcFailure, level, msg, data, now),
+            );
+        }
+        let recovered = !ineffective(&last) || share < 0.7;
+        if recovered && self.alerts.is_active(AlertType::GcFailure) {
+            return resolved(self.alerts.resolve(
+                AlertType::GcFailure,
+                "Full collections free memory again".into(),
+                now,
+            ));
+        }
+        None
+    }
+
+    /// rapid_growth: resident memory rising fast enough to reach the limit soon (checked
+    /// at most every 10 s: the trend costs a few thousand pairwise slopes).
+    fn growth_check(&mut self, now: u64) -> Option<Event> {
+        if now.saturating_sub(self.last_growth_check) < 10_000.max(self.interval_ms) {
+            return None;
+        }
+        self.last_growth_check = now;
+        let t = self.trend();
+        let minutes = t
+            .minutes_to_limit
+            .filter(|_| t.is_increasing)
+            .unwrap_or(f64::INFINITY);
+        let level = if minutes < 3.0 {
+            Level::Emergency
+        } else if minutes < 10.0 {
+            Level::Critical
+        } else if minutes < 30.0 {
+            Level::Warning
+        } else {
+            Level::Healthy
+        };
+        if level == Level::Healthy {
+            if minutes > 60.0 && self.alerts.is_active(AlertType::RapidGrowth) {
+                return resolved(self.alerts.resolve(
+                    AlertType::RapidGrowth,
+                    "Memory growth slowed down".into(),
+                    now,
+                ));
+            }
+            return None;
+        }
+        let msg = format!(
+            "Rapid memory growth: {:.1} MB/min; the limit is reached in about {minutes:.0} min at this rate",
+            t.growth_rate_bytes_per_sec * 60.0 / 1048576.0
+        );
+        let data = serde_json::json!({
+            "growthRateBytesPerSec": t.growth_rate_bytes_per_sec,
+            "growthRatePercentPerMin": t.growth_rate,
+            "minutesToLimit": minutes,
+        });
+        raised(
+            self.alerts
+                .raise(AlertType::RapidGrowth, level, msg, data, now),
+        )
     }
 
     pub fn limit(&self) -> &Limit {
@@ -303,7 +546,9 @@ impl Engine {
     pub fn ingest_native(&mut self, now: u64, s: NativeSample) -> Vec<Event> {
         self.native = Some((now, s));
         self.resident.push((now, self.resident_bytes(&s)));
-        self.evaluate(now)
+        let mut events = self.evaluate(now);
+        events.extend(self.growth_check(now));
+        events
     }
 
     pub fn ingest_heap(&mut self, now: u64, h: HeapSample) -> Vec<Event> {
@@ -321,12 +566,14 @@ impl Engine {
         let mut events = self.evaluate(now);
         if self.leak_detection {
             let resident = self.native.map_or(0, |(_, s)| self.resident_bytes(&s));
-            events.extend(
+            for e in
                 self.detector
                     .on_sample(now, h.old_gen() as f64, h.external as f64, resident as f64)
-                    .into_iter()
-                    .map(Event::Leak),
-            );
+            {
+                let alert = self.leak_alert(&e);
+                events.push(Event::Leak(e));
+                events.extend(alert);
+            }
         }
         events
     }
@@ -341,15 +588,18 @@ impl Engine {
     }
 
     /// A full collection with the figures read just after it. `heap_before` defaults to
-    /// the newest heap sample.
+    /// the newest heap sample. Returns the alert events it raised (GC failure).
     pub fn record_full_gc(
         &mut self,
         mut e: GcEvent,
         old_gen_after: Option<u64>,
         external_after: Option<u64>,
-    ) {
+    ) -> Vec<Event> {
         if e.heap_before.is_none() {
             e.heap_before = self.heap.map(|(_, h)| h.heap_used);
+        }
+        if let (Some(before), Some(after)) = (e.heap_before, e.heap_after) {
+            self.full_gcs.push((e.timestamp, before, after));
         }
         self.push_trace_gc(&e, old_gen_after, external_after);
         self.gc.record(e);
@@ -358,8 +608,10 @@ impl Engine {
                 e.timestamp,
                 old_gen_after.or(e.heap_after).map(|v| v as f64),
                 external_after.map(|v| v as f64),
+                e.forced.then_some(e.duration_ms),
             );
         }
+        self.gc_failure_check(e.timestamp).into_iter().collect()
     }
 
     fn push_trace_gc(
@@ -399,7 +651,9 @@ impl Engine {
     /// cleanup strategy); keeps the newest sample and the leak detector's evidence.
     /// Returns the bytes of storage released.
     pub fn clear_history(&mut self) -> usize {
-        let before = self.resident.heap_bytes() + self.trace_samples.heap_bytes() + self.trace_gcs.heap_bytes();
+        let before = self.resident.heap_bytes()
+            + self.trace_samples.heap_bytes()
+            + self.trace_gcs.heap_bytes();
         let last = self.resident.last().copied();
         self.resident.clear();
         if let Some(l) = last {
@@ -507,7 +761,7 @@ impl Engine {
         let previous = self.level;
         self.level = next;
         self.level_since = now;
-        vec![Event::Status(StatusChange {
+        let change = StatusChange {
             kind: "status",
             previous,
             current: next,
@@ -516,7 +770,11 @@ impl Engine {
             heap_usage_percentage: p.heap,
             pressure_source: source,
             timestamp: now,
-        })]
+        };
+        let alert = self.status_alert(&change);
+        std::iter::once(Event::Status(change))
+            .chain(alert)
+            .collect()
     }
 
     /// Whether a proactive GC should run now: enabled, available, pressure at or above
@@ -683,7 +941,16 @@ mod tests {
         );
         assert!(e.ingest_native(1_000, rss(50)).is_empty());
         let ev = e.ingest_native(2_000, rss(61));
-        assert_eq!(ev.len(), 1);
+        assert_eq!(ev.len(), 2, "a status change and its high_usage alert");
+        match &ev[1] {
+            Event::Alert(a) => {
+                assert_eq!(
+                    (a.kind, a.alert.kind, a.alert.level),
+                    ("alert", AlertType::HighUsage, Level::Warning)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
         match &ev[0] {
             Event::Status(s) => {
                 assert_eq!((s.previous, s.current), (Level::Healthy, Level::Warning));
@@ -697,8 +964,80 @@ mod tests {
         );
         let ev = e.ingest_native(4_000, rss(57));
         assert!(matches!(&ev[0], Event::Status(s) if s.current == Level::Healthy));
+        assert!(
+            matches!(&ev[1], Event::Alert(a) if a.kind == "alertResolved" && a.alert.resolved && a.alert.id == 1)
+        );
         let r = e.report(4_000);
         assert_eq!(r.status_since, 4_000);
+        // Back to warning within the cooldown: deduplicated, no second alert.
+        let ev = e.ingest_native(5_000, rss(62));
+        assert_eq!(ev.len(), 1);
+        assert_eq!(e.alerts().suppressed, 1);
+    }
+
+    fn full_gc(t: u64, before_mb: u64, after_mb: u64) -> GcEvent {
+        GcEvent {
+            timestamp: t,
+            kind: GcKind::Major,
+            duration_ms: 50.0,
+            forced: false,
+            heap_before: Some(before_mb * MB),
+            heap_after: Some(after_mb * MB),
+        }
+    }
+
+    #[test]
+    fn ineffective_collections_near_the_heap_limit_raise_gc_failure() {
+        let mut e = engine(serde_json::json!({}), 1000, LimitSource::Override);
+        e.ingest_heap(0, heap(230, 256));
+        assert!(e
+            .record_full_gc(full_gc(1_000, 232, 230), None, None)
+            .is_empty());
+        assert!(e
+            .record_full_gc(full_gc(2_000, 233, 231), None, None)
+            .is_empty());
+        let ev = e.record_full_gc(full_gc(3_000, 234, 232), None, None);
+        match &ev[..] {
+            [Event::Alert(a)] => {
+                assert_eq!(
+                    (a.alert.kind, a.alert.level),
+                    (AlertType::GcFailure, Level::Emergency)
+                );
+                assert!(a.alert.message.contains("GC failure"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A collection that frees a lot resolves it.
+        let ev = e.record_full_gc(full_gc(4_000, 234, 120), None, None);
+        assert!(matches!(&ev[..], [Event::Alert(a)] if a.kind == "alertResolved"));
+    }
+
+    #[test]
+    fn ineffective_collections_far_from_the_limit_are_not_a_failure() {
+        let mut e = engine(serde_json::json!({}), 1000, LimitSource::Override);
+        e.ingest_heap(0, heap(50, 256));
+        for i in 0..5 {
+            assert!(e
+                .record_full_gc(full_gc(i * 1000, 51, 50), None, None)
+                .is_empty());
+        }
+    }
+
+    #[test]
+    fn fast_resident_growth_raises_rapid_growth() {
+        let mut e = engine(serde_json::json!({}), 1000, LimitSource::Override);
+        let mut alerts = Vec::new();
+        for i in 0..60u64 {
+            // 5 MB/s towards a 1000 MB limit: ~3 min left at the start.
+            for ev in e.ingest_native(i * 1000, rss(100 + 5 * i)) {
+                if let Event::Alert(a) = ev {
+                    alerts.push(a.alert);
+                }
+            }
+        }
+        let first = alerts.first().expect("a rapid_growth alert");
+        assert_eq!(first.kind, AlertType::RapidGrowth);
+        assert!(first.level >= Level::Critical, "{first:?}");
     }
 
     #[test]

@@ -62,6 +62,17 @@ fn gc_event(g: &TraceGc) -> Option<GcEvent> {
 
 /// Replays a validated trace with `config` (its interval and limit already chosen).
 pub fn analyze(t: &Trace, config: &Config, limit_bytes: u64) -> Result<Analysis, Vec<String>> {
+    analyze_with(t, config, limit_bytes, |_, _| {})
+}
+
+/// As `analyze`, calling `observe(now, leak_report)` whenever the detector raised an
+/// event or closed a bucket with an event (for tuning tools).
+pub fn analyze_with(
+    t: &Trace,
+    config: &Config,
+    limit_bytes: u64,
+    mut observe: impl FnMut(u64, &LeakReport),
+) -> Result<Analysis, Vec<String>> {
     trace::validate(t)?;
     let start = t.samples[0]
         .t
@@ -122,6 +133,7 @@ pub fn analyze(t: &Trace, config: &Config, limit_bytes: u64) -> Result<Analysis,
         events.extend(new);
         if leak_changed {
             let r = engine.leak_report(now);
+            observe(now, &r);
             if r.state.leak_suspected != flagged {
                 flagged = r.state.leak_suspected;
                 timeline.push(VerdictChange {

@@ -26,7 +26,11 @@ impl<T> Ring<T> {
         if self.items.len() < self.capacity {
             if self.items.len() == self.items.capacity() {
                 // Grow geometrically, but never past the ring's capacity.
-                let extra = self.items.len().max(8).min(self.capacity - self.items.len());
+                let extra = self
+                    .items
+                    .len()
+                    .max(8)
+                    .min(self.capacity - self.items.len());
                 self.items.reserve_exact(extra);
             }
             self.items.push(item);
