@@ -35,6 +35,11 @@ export declare class Monitor {
   recordFullGc(durationMs: number, forced: boolean, heapBefore: number, heapAfter: number, oldGenerationAfter: number, externalAfter: number): Array<MemwardenEvent>
   /** Active alerts, the bounded history and the count suppressed by cooldowns. */
   alerts(): AlertsReport
+  /**
+   * The Express middleware's monotonic request total (a leak risk factor: growth
+   * while traffic is flat), read once per heap sample.
+   */
+  noteRequests(total: number): void
   /** Whether the JS layer can run confirmation GCs (global.gc or the inspector). */
   setConfirmationAvailable(available: boolean): void
   /** The leak detector wants a confirmation GC now (suspected growth, cooldown passed). */

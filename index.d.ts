@@ -37,8 +37,20 @@ export interface MemwardenOptions {
   alertCooldownMs?: number;
   /** Force the platform instead of detecting it. Default: detected. */
   platform?: Platform;
+  /** Start a leak-site attribution automatically when a leak is flagged with confidence ≥ 70 (at most every 10 min). Default: true. */
+  leakAttribution?: boolean;
   /** Where leak and alert messages go (console, pino, winston: info/warn/error). Default: console. */
   logger?: { info(msg: string): unknown; warn(msg: string): unknown; error(msg: string): unknown };
+  /** Webhook for alerts (http/https; JSON POST, no retries). Env `MEMORY_ALERT_WEBHOOK_URL`. Default: none. */
+  alertWebhookUrl?: string;
+  /** Timeout of one webhook request, ms (100–120000). Default: 5000. */
+  alertWebhookTimeoutMs?: number;
+  /** Deliveries waiting while one is in flight (1–1000); the oldest is dropped when full. Default: 20. */
+  alertWebhookQueueSize?: number;
+  /** Run the eligible cleanup strategies from the periodic check at critical or above. Default: true. */
+  proactiveCleanup?: boolean;
+  /** Minimum ms between proactive cleanups (1000–86400000). Default: 60000. */
+  cleanupCooldownMs?: number;
 }
 
 /** The resolved configuration; `sources` says where each setting came from. */
@@ -194,8 +206,6 @@ export interface LeakEvent {
   signal: LeakSignal;
   growthRateBytesPerSec: number;
   growthRateLowBytesPerSec: number;
-  /** The growth survived a full GC (not garbage waiting for a collection). */
-  confirmedByGc: boolean;
   timestamp: number;
 }
 
@@ -279,7 +289,6 @@ export interface LeakReport {
   leakSuspected: boolean;
   signal: LeakSignal | null;
   since: number | null;
-  confirmedByGc: boolean;
   heap: SignalEvidence;
   external: SignalEvidence;
   resident: SignalEvidence;
@@ -291,8 +300,52 @@ export interface LeakReport {
   confidenceParts: ConfidenceParts;
   minutesToLimit: number | null;
   minutesToHeapLimit: number | null;
+  /** Requests per second seen by the Express middleware; null without it. */
+  requestRatePerSec: number | null;
+  /** Growth of the flagged (or strongest) signal per request (bytes); null without traffic. */
+  bytesPerRequest: number | null;
   recommendations: string[];
   timestamp: number;
+  /** The last leak-site attribution (getLeakDetection() only). */
+  attribution?: LeakAttribution | null;
+  /** An attribution is sampling right now (getLeakDetection() only). */
+  attributionRunning?: boolean;
+}
+
+export interface AttributionOptions {
+  /** How long to sample (1000–600000 ms). Default: 30000. */
+  durationMs?: number;
+  /** Profile reads after the first (2–20); each forces a full GC. Default: 3. */
+  windows?: number;
+  /** Average bytes between samples (1024–16777216). Default: 131072 (overhead within noise). */
+  samplingIntervalBytes?: number;
+  /** Sites returned (1–100). Default: 10. */
+  top?: number;
+}
+
+export interface LeakSite {
+  functionName: string;
+  url: string;
+  /** 1-based; the function's first line when V8 inlined it. */
+  lineNumber: number;
+  columnNumber: number;
+  /** Sampled bytes still alive from this site at the end. */
+  retainedBytes: number;
+  grewBytes: number;
+  growthBytesPerSec: number;
+  /** Windows in which the site grew, of `windows`. */
+  grewInWindows: number;
+  windows: number;
+}
+
+export interface LeakAttribution {
+  startedAt: number;
+  durationMs: number;
+  samplingIntervalBytes: number;
+  windows: number;
+  /** Sites still growing in the last window, most growth first. */
+  sites: LeakSite[];
+  note: string;
 }
 
 export interface TraceSample {
@@ -388,7 +441,27 @@ export declare class MemoryManagerService extends EventEmitter {
   forceGarbageCollection(reason?: string): Promise<GcAction>;
   shutdown(): Promise<void>;
   getLeakDetection(): LeakReport;
+  /** Samples allocations and resolves to the sites still retaining memory. */
+  attributeLeak(options?: AttributionOptions): Promise<LeakAttribution>;
   getAlerts(): AlertsReport;
+  /** Adds a cleanup strategy; throws `ERR_MEMWARDEN_INVALID_ARG` naming the bad field. */
+  registerCleanupStrategy(strategy: CleanupStrategy): CleanupStrategyInfo;
+  /** Removes a strategy (built-ins too); true when one was removed. */
+  unregisterCleanupStrategy(name: string): boolean;
+  /** Registered strategies, highest priority first. */
+  getCleanupStrategies(): CleanupStrategyInfo[];
+  /** Runs the eligible strategies (all with `force`) in priority order, each isolated and measured. */
+  performEmergencyCleanup(options?: { force?: boolean; reason?: string }): Promise<CleanupAction[]>;
+  /** The last cleanup run, or null. */
+  getLastCleanup(): CleanupRun | null;
+  /** Starts a non-forced cleanup unless one ran within `cooldownMs`; null when cooled down or running. */
+  requestProactiveCleanup(reason?: string, cooldownMs?: number): Promise<CleanupAction[]> | null;
+  /** What the per-request middleware reads (null before initialize()). */
+  getRequestSnapshot(): RequestSnapshot | null;
+  /** Per-route request statistics fed by monitorRequestMemory() (created on first use). */
+  readonly requestStats: RequestStats;
+  /** Alert delivery counters (logger, webhook). */
+  getAlertDelivery(): AlertDeliveryStats;
   exportTrace(): MemoryTrace;
   analyzeTrace(trace: MemoryTrace, options?: MemwardenOptions): TraceAnalysis;
   on(event: 'status', listener: (e: StatusEvent) => void): this;
@@ -396,12 +469,14 @@ export declare class MemoryManagerService extends EventEmitter {
   on(event: 'leak', listener: (e: LeakEvent) => void): this;
   on(event: 'leakResolved', listener: (e: LeakResolvedEvent) => void): this;
   on(event: 'alert' | 'alertResolved', listener: (a: MemwardenAlert) => void): this;
+  on(event: 'cleanup', listener: (run: CleanupRun) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'status', listener: (e: StatusEvent) => void): this;
   once(event: 'gc', listener: (a: GcAction) => void): this;
   once(event: 'leak', listener: (e: LeakEvent) => void): this;
   once(event: 'leakResolved', listener: (e: LeakResolvedEvent) => void): this;
   once(event: 'alert' | 'alertResolved', listener: (a: MemwardenAlert) => void): this;
+  once(event: 'cleanup', listener: (run: CleanupRun) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
   off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
@@ -426,5 +501,304 @@ export declare class MemwardenTraceError extends Error {
  */
 export declare function analyzeTrace(trace: MemoryTrace, options?: MemwardenOptions): TraceAnalysis;
 
+/** Leak-site attribution without a manager (one at a time per isolate). */
+export declare function attributeLeak(options?: AttributionOptions): Promise<LeakAttribution>;
+
 /** Validates settings without starting anything. `env` defaults to process.env. */
 export declare function resolveConfig(options?: MemwardenOptions, env?: Record<string, string | undefined>): ResolvedConfig;
+
+// ---------------------------------------------------------------------------
+// Express integration (lib/middleware.js, lib/router.js, lib/express.js,
+// lib/health.js, lib/cleanup.js, lib/alerts.js). Express is a peer dependency,
+// required only by createMemoryRouter() and express().
+
+/** Express-compatible middleware (no dependency on @types/express). */
+export type Middleware = (req: any, res: any, next: (err?: unknown) => void) => void;
+export type PathMatcher = string | RegExp;
+export type ShedLevel = 'warning' | 'critical' | 'emergency';
+
+export interface RequestSnapshot {
+  status: MemoryStatus;
+  /** 0 healthy, 1 warning, 2 critical, 3 emergency. */
+  level: 0 | 1 | 2 | 3;
+  usagePercentage: number;
+  pressurePercentage: number;
+  /** pressurePercentage with one decimal: the X-Memory-Usage value. */
+  usageHeader: string;
+  timestamp: number;
+  report: Readonly<HealthReport>;
+}
+
+export interface MemoryHeadersOptions {
+  manager?: MemoryManagerService;
+  /** Default 'X-Memory-Status'; false leaves it out. */
+  statusHeader?: string | false;
+  /** Default 'X-Memory-Usage' (pressure %, one decimal); false leaves it out. */
+  usageHeader?: string | false;
+  /** Paths (prefixes or RegExps) that get no memory headers. Default []. */
+  excludePaths?: PathMatcher[];
+  /** Return true to leave the headers out of this response. */
+  skip?: (req: any, res: any) => boolean;
+}
+
+export interface MonitorRequestOptions {
+  manager?: MemoryManagerService;
+  /** Sample the V8 heap at the start and end of 1 in N requests (0: never). Default 64. */
+  memorySampleRate?: number;
+  /** Route keys kept; the rest share '(other)'. Default 500. */
+  maxRoutes?: number;
+  /** Correlation window, ms (1000–3600000). Default 10000. */
+  windowMs?: number;
+  /** Closed windows kept. Default 30. */
+  maxWindows?: number;
+  /** Windows needed for a correlation coefficient. Default 6. */
+  minWindows?: number;
+  skip?: (req: any, res: any) => boolean;
+}
+
+export interface MemoryPressureOptions {
+  manager?: MemoryManagerService;
+  /** Shed load at this level or above. Default 'emergency'. */
+  level?: ShedLevel;
+  /** Retry-After, seconds (1–86400). Default 10. */
+  retryAfterSeconds?: number;
+  /** Never shed these (prefixes or RegExps). Default ['/api/memory', '/health', '/healthz', '/ready']. */
+  exemptPaths?: PathMatcher[];
+  /** Replaces the 503 response. */
+  handler?: (req: any, res: any, next: (err?: unknown) => void, snapshot: RequestSnapshot) => void;
+  message?: string;
+  /** Start a proactive cleanup at this level or above (false: never). Default 'critical'. */
+  cleanupLevel?: ShedLevel | false;
+  /** Minimum ms between cleanups started by this middleware (1000–86400000). Default 60000. */
+  cleanupCooldownMs?: number;
+}
+
+export interface MemoryRouterOptions {
+  manager?: MemoryManagerService;
+  /** The express module to build the router with. Default require('express'). */
+  express?: any;
+  /** Bearer token for POST /gc and /emergency-cleanup (16–1024 printable ASCII). Default: env MEMORY_ADMIN_TOKEN; without one, loopback only. */
+  adminToken?: string;
+  /** Judge X-Forwarded-For / Forwarded / X-Real-IP addresses (every hop must be loopback). Default false: any forwarding header refuses a tokenless admin request. */
+  trustProxy?: boolean;
+  /** One admin action per this many ms (0 disables). Default 10000. */
+  adminRateLimitMs?: number;
+  /** Newest samples included in GET /metrics. Default 60. */
+  historySamples?: number;
+}
+
+export interface MemwardenExpressOptions {
+  manager?: MemoryManagerService;
+  express?: any;
+  /** Where the memory router is mounted; false leaves it out. Default '/api/memory'. */
+  path?: string | false;
+  headers?: MemoryHeadersOptions | false;
+  monitor?: MonitorRequestOptions | false;
+  pressure?: MemoryPressureOptions | false;
+  router?: MemoryRouterOptions | false;
+}
+
+export declare const memoryMonitoring: {
+  addMemoryHeaders(options?: MemoryHeadersOptions): Middleware;
+  monitorRequestMemory(options?: MonitorRequestOptions): Middleware;
+  handleMemoryPressure(options?: MemoryPressureOptions): Middleware;
+  /** Route-level opt-out of the memory headers. */
+  omitMemoryHeaders(): Middleware;
+  readonly DEFAULT_EXEMPT_PATHS: readonly string[];
+};
+
+/** The /api/memory endpoints as an express.Router. */
+export declare function createMemoryRouter(options?: MemoryRouterOptions): Middleware & { [key: string]: any };
+/** The three middlewares and the memory router in one express.Router. */
+export declare function express(options?: MemwardenExpressOptions): Middleware & { [key: string]: any };
+
+export interface CleanupContext {
+  reason: string;
+  force: boolean;
+  trigger: 'manual' | 'proactive';
+  status: MemoryStatus;
+  pressurePercentage: number;
+  manager: MemoryManagerService;
+}
+
+export type CleanupResult = void | number | { success?: boolean; error?: string; freedBytes?: number; details?: unknown; skipped?: boolean };
+
+export interface CleanupStrategy {
+  /** Letters, digits, '_', '.', ':', '-' (1–100). */
+  name: string;
+  /** 0–1000, higher runs first. */
+  priority: number;
+  /** Eligible when pressure (%) is at or above this (0–100). */
+  thresholdPercent: number;
+  run(context: CleanupContext): CleanupResult | Promise<CleanupResult>;
+  description?: string;
+  /** ms (1–600000). Default 10000. */
+  timeoutMs?: number;
+}
+
+export interface CleanupStrategyInfo {
+  name: string;
+  priority: number;
+  thresholdPercent: number;
+  builtin: boolean;
+  description: string;
+  timeoutMs: number;
+}
+
+export interface CleanupAction {
+  type: 'cleanup';
+  strategy: string;
+  priority: number;
+  thresholdPercent: number;
+  reason: string;
+  success: boolean;
+  /** V8 heap used before minus after (bytes, at least 0): measured, not claimed. */
+  freedBytes: number;
+  heapBefore: number;
+  heapAfter: number;
+  /** What the strategy said it freed (e.g. native memory), or null. */
+  reportedFreedBytes: number | null;
+  durationMs: number;
+  timestamp: number;
+  error?: string;
+  skipped?: boolean;
+  details?: unknown;
+}
+
+export interface CleanupRun {
+  reason: string;
+  trigger: 'manual' | 'proactive';
+  force: boolean;
+  status: MemoryStatus;
+  pressurePercentage: number;
+  actions: CleanupAction[];
+  timestamp: number;
+}
+
+export interface WebhookStats {
+  configured: true;
+  /** Origin only (the path may hold a secret). */
+  target: string;
+  source: 'alertWebhookUrl' | 'MEMORY_ALERT_WEBHOOK_URL';
+  timeoutMs: number;
+  queueSize: number;
+  sent: number;
+  failed: number;
+  dropped: number;
+  queued: number;
+  inFlight: boolean;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  lastSuccessAt: number | null;
+}
+
+export interface AlertDeliveryStats {
+  delivered: { alerts: number; resolved: number };
+  logger: boolean;
+  webhook: WebhookStats | { configured: false };
+}
+
+export interface Correlation {
+  /** Pearson's r, or null (with `reason`) below minWindows or without variation. */
+  coefficient: number | null;
+  strength: 'none' | 'weak' | 'moderate' | 'strong' | null;
+  windows: number;
+  enoughData: boolean;
+  reason: string | null;
+}
+
+export interface RouteStatsReport {
+  route: string;
+  method: string | null;
+  path: string | null;
+  count: number;
+  serverErrors: number;
+  clientErrors: number;
+  latencyMs: { mean: number | null; p50: number | null; p95: number | null; max: number | null };
+  memory: { samples: number; interruptedByGc: number; meanHeapDeltaBytes: number | null; maxHeapDeltaBytes: number | null };
+  lastSeen: number;
+}
+
+export interface RequestStatsReport {
+  since: number;
+  totalRequests: number;
+  routeCount: number;
+  maxRoutes: number;
+  overflowedRequests: number;
+  abortedRequests: number;
+  routes: RouteStatsReport[];
+  memoryHeavyRoutes: Array<{ route: string; samples: number; meanHeapDeltaBytes: number; maxHeapDeltaBytes: number }>;
+  correlation: { windowMs: number; windows: number; minWindows: number; gcPauseVsLatency: Correlation; heapUsedVsLatency: Correlation };
+  windows: Array<{ start: number; durationMs: number; requests: number; meanLatencyMs: number | null; p95LatencyMs: number | null; gcPauseMs: number | null; gcCount: number; gcPauseShare: number | null; heapUsedBytes: number | null }>;
+  currentWindow: { start: number; requests: number; gcPauseMs: number | null };
+}
+
+/** Per-route request statistics; time is passed in (ms of a monotonic clock). */
+export declare class RequestStats {
+  constructor(options?: { maxRoutes?: number; windowMs?: number; maxWindows?: number; minWindows?: number; minMemorySamples?: number; now?: number });
+  report(now?: number): RequestStatsReport;
+  reset(now?: number): { routesDropped: number; windowsDropped: number; requestsDropped: number };
+}
+
+export interface EnhancedHealthCheck {
+  status: MemoryStatus;
+  /** status below failAt */
+  healthy: boolean;
+  failAt: ShedLevel;
+  timestamp: number;
+  uptimeSeconds: number;
+  metrics: {
+    memoryUsage: Pick<CurrentUsage, 'heapUsed' | 'heapTotal' | 'external' | 'rss' | 'residentBytes' | 'limitBytes' | 'limitSource' | 'heapSizeLimit' | 'usagePercentage' | 'heapUsagePercentage' | 'pressurePercentage' | 'pressureSource' | 'platform'> & { status: MemoryStatus };
+    gc: { totalCollections: number; averageDuration: number; pauseTimePercent: number; efficiency: number | null; available: boolean };
+    trend: { growthRate: number; isIncreasing: boolean; minutesToLimit: number | null };
+    leak: { suspected: boolean; confidence: number };
+    alerts: { active: number };
+  };
+  thresholds: HealthReport['thresholds'];
+  recommendations: string[];
+}
+
+export declare function performEnhancedHealthCheck(options?: { manager?: MemoryManagerService; failAt?: ShedLevel }): Promise<EnhancedHealthCheck>;
+export declare const healthCheckService: { performEnhancedHealthCheck: typeof performEnhancedHealthCheck };
+
+export interface TerminusMemoryInfo {
+  memory: {
+    status: MemoryStatus;
+    failAt: ShedLevel;
+    pressurePercentage: number;
+    usagePercentage: number;
+    heapUsagePercentage: number;
+    residentBytes: number;
+    limitBytes: number;
+    leakSuspected: boolean;
+  };
+}
+
+/** For @godaddy/terminus `healthChecks`: resolves below failAt (default 'critical'), throws MemwardenHealthCheckError at or above it. */
+export declare function terminusHealthCheck(options?: { manager?: MemoryManagerService; failAt?: ShedLevel }): () => Promise<TerminusMemoryInfo>;
+
+export declare class MemwardenHealthCheckError extends Error {
+  code: 'ERR_MEMWARDEN_UNHEALTHY';
+  causes: TerminusMemoryInfo | { memory: { status: 'unknown'; error: string } };
+}
+
+/** IPv4 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
+export declare function isLoopbackAddress(address: unknown): boolean;
+
+/** Which native binary memwarden loaded (README "Install and platforms"). */
+export interface NativeBindingInfo {
+  /** napi-rs platform name of the binary: `linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`, ... */
+  platform: string | null;
+  /**
+   * `package`: from the optional dependency `memwarden-<platform>` (a prebuilt binary, the
+   * npm install case); `local`: `memwarden.<platform>.node` beside the loader (built from
+   * source); `override`: the file named by `NAPI_RS_NATIVE_LIBRARY_PATH`.
+   */
+  source: 'package' | 'local' | 'override' | null;
+  /** `memwarden-<platform>` when `source` is `package`, else null. */
+  packageName: string | null;
+  packageVersion: string | null;
+  /** Absolute path of the `.node` file. */
+  path: string | null;
+}
+export declare const nativeBinding: Readonly<NativeBindingInfo>;

@@ -1,6 +1,6 @@
 'use strict';
 // memwarden: the public entry. See README.md for the API.
-const { MemoryManagerService, resolveSettings, pickEnv } = require('./lib/manager');
+const { MemoryManagerService, validateOptions } = require('./lib/manager');
 const { MemwardenConfigError, MemwardenNotInitializedError } = require('./lib/errors');
 const { analyzeTrace, MemwardenTraceError } = require('./lib/trace');
 // Express integration (express itself is required lazily, by the router factories).
@@ -17,8 +17,13 @@ module.exports = {
   MemwardenNotInitializedError,
   MemwardenTraceError,
   analyzeTrace,
+  /** Leak-site attribution without a manager (see MemoryManagerService#attributeLeak). */
+  attributeLeak: require('./lib/attribution').attributeLeak,
   /** Validates settings without starting anything: `{ ok, config, limit }` or `{ ok: false, problems }`. */
-  resolveConfig: (options = {}, env = process.env) => resolveSettings(options, pickEnv(env)),
+  resolveConfig: (options = {}, env = process.env) => {
+    const v = validateOptions(options, env);
+    return v.ok ? { ok: true, config: v.config, limit: v.limit } : { ok: false, problems: v.problems };
+  },
   memoryMonitoring,
   createMemoryRouter,
   express: memwardenExpress,
@@ -28,4 +33,6 @@ module.exports = {
   MemwardenHealthCheckError,
   RequestStats,
   isLoopbackAddress,
+  /** Which native binary was loaded: `{ platform, source, packageName, packageVersion, path }`. */
+  nativeBinding: require('./lib/loader').nativeBinding,
 };

@@ -86,8 +86,8 @@ class CleanupRegistry {
 function withTimeout(promise, ms, name) {
   let timer;
   const timeout = new Promise((_, reject) => {
+    // Ref'd: an awaited cleanup must settle (the timer lives at most `ms`).
     timer = setTimeout(() => reject(new Error(`strategy ${name} timed out after ${ms} ms`)), ms);
-    timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -8,6 +8,7 @@ const { MemwardenConfigError, MemwardenNotInitializedError, invalidArgument } = 
 const { ingestHeap } = require('./heap');
 const { forceGc, confirmationGc, confirmationAvailable, observeGc, gcFunction } = require('./gc');
 const { analyzeTrace } = require('./trace');
+const { attributeLeak } = require('./attribution');
 const { performance } = require('node:perf_hooks');
 const { CleanupRegistry, runStrategies, builtinStrategies, resolveCleanupSettings } = require('./cleanup');
 const { attachAlertDelivery, resolveAlertSettings } = require('./alerts');
@@ -42,40 +43,79 @@ const JS_OPTIONS = [
   'alertWebhookQueueSize',
   'proactiveCleanup',
   'cleanupCooldownMs',
+  // Leak-site attribution (lib/attribution.js):
+  'leakAttribution',
 ];
 
-function checkLogger(logger) {
-  if (logger === undefined) return console;
+/** Confidence at which a flagged leak starts an automatic attribution. */
+const AUTO_ATTRIBUTION_CONFIDENCE = 70;
+/** At most one automatic attribution per this many ms. */
+const AUTO_ATTRIBUTION_EVERY_MS = 10 * 60_000;
+
+/** A problem for a bad `logger` option, or null. */
+function loggerProblem(logger) {
+  if (logger === undefined) return null;
   const ok = logger && typeof logger === 'object' && ['warn', 'error', 'info'].every((m) => typeof logger[m] === 'function');
-  if (!ok) {
-    throw new MemwardenConfigError([
-      {
-        setting: 'logger',
-        value: String(logger),
-        accepted: 'an object with info, warn and error methods (console, pino, winston)',
-        message: `logger=${String(logger)} is not a logger; accepted: an object with info, warn and error methods (console, pino, winston)`,
-      },
-    ]);
-  }
-  return logger;
+  if (ok) return null;
+  return {
+    setting: 'logger',
+    value: String(logger),
+    accepted: 'an object with info, warn and error methods (console, pino, winston)',
+    message: `logger=${String(logger)} is not a logger; accepted: an object with info, warn and error methods (console, pino, winston)`,
+  };
 }
 
-/** Only defined options are settings; `undefined` fields are dropped. */
+/** Only defined options are settings; `undefined` fields are dropped. Null if not an object. */
 function cleanOptions(options) {
   if (options === undefined || options === null) return {};
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw new MemwardenConfigError([
-      {
-        setting: 'options',
-        value: String(options),
-        accepted: 'an object of settings',
-        message: `options=${String(options)} is not an object; accepted: an object of settings`,
-      },
-    ]);
-  }
+  if (typeof options !== 'object' || Array.isArray(options)) return null;
   const out = {};
   for (const [k, v] of Object.entries(options)) if (v !== undefined) out[k] = v;
   return out;
+}
+
+/**
+ * Every setting of initialize(), checked at once: the addon's (thresholds, interval,
+ * limit, ...) and the JS layer's (logger, alert webhook, cleanup, attribution).
+ * Returns { ok, problems } or { ok, config, limit, nativeOptions, env, js }.
+ */
+function validateOptions(options, processEnv) {
+  const all = cleanOptions(options);
+  if (all === null) {
+    const v = unrepresentable(options) || String(options);
+    return {
+      ok: false,
+      problems: [{ setting: 'options', value: v, accepted: 'an object of settings', message: `options=${v} is not an object; accepted: an object of settings` }],
+    };
+  }
+  const nativeOptions = {};
+  for (const [k, v] of Object.entries(all)) if (!JS_OPTIONS.includes(k)) nativeOptions[k] = v;
+  const env = pickEnv(processEnv);
+  const resolved = resolveSettings(nativeOptions, env);
+  const alerting = resolveAlertSettings(all, processEnv);
+  const cleaning = resolveCleanupSettings(all);
+  const problems = [...alerting.problems, ...cleaning.problems];
+  const logger = loggerProblem(all.logger);
+  if (logger) problems.push(logger);
+  if (all.leakAttribution !== undefined && typeof all.leakAttribution !== 'boolean') {
+    const v = String(all.leakAttribution);
+    problems.push({ setting: 'leakAttribution', value: v, accepted: 'true or false', message: `leakAttribution=${v} is not a boolean; accepted: true or false` });
+  }
+  if (!resolved.ok) problems.push(...resolved.problems);
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    config: resolved.config,
+    limit: resolved.limit,
+    nativeOptions,
+    env,
+    js: {
+      logger: all.logger || console,
+      alerting: alerting.settings,
+      cleaning: cleaning.settings,
+      autoAttribution: all.leakAttribution !== false,
+    },
+  };
 }
 
 // Values the addon's JSON conversion cannot carry (NaN, ±Infinity, functions,
@@ -200,24 +240,16 @@ class MemoryManagerService extends EventEmitter {
   }
 
   _start(options) {
-    const all = cleanOptions(options);
-    const logger = checkLogger(all.logger);
-    const opts = {};
-    for (const [k, v] of Object.entries(all)) if (!JS_OPTIONS.includes(k)) opts[k] = v;
-    const env = pickEnv(process.env);
-    const resolved = resolveSettings(opts, env);
-    const alerting = resolveAlertSettings(all, process.env);
-    const cleaning = resolveCleanupSettings(all);
-    const jsProblems = [...alerting.problems, ...cleaning.problems];
-    if (!resolved.ok || jsProblems.length > 0) {
-      throw new MemwardenConfigError([...jsProblems, ...(resolved.ok ? [] : resolved.problems)]);
-    }
-    this._cleanupSettings = cleaning.settings;
-    const monitor = new native.Monitor(opts, env, (events) => this._emitEvents(events));
+    const v = validateOptions(options, process.env);
+    if (!v.ok) throw new MemwardenConfigError(v.problems);
+    const { logger, alerting, cleaning, autoAttribution } = v.js;
+    this._autoAttribution = autoAttribution;
+    this._cleanupSettings = cleaning;
+    const monitor = new native.Monitor(v.nativeOptions, v.env, (events) => this._emitEvents(events));
     this._monitor = monitor;
     this._settings = monitor.settings;
     this._logger = logger;
-    this._alertDelivery = attachAlertDelivery(this, logger, alerting.settings);
+    this._alertDelivery = attachAlertDelivery(this, logger, alerting);
     monitor.setGcAvailable(gcFunction() !== null);
     monitor.setConfirmationAvailable(confirmationAvailable());
     this._stopObserving = observeGc(
@@ -238,6 +270,10 @@ class MemoryManagerService extends EventEmitter {
     try {
       this._monitor.setGcAvailable(gcFunction() !== null);
       this._emitEvents(ingestHeap(this._monitor));
+      if (this._requestStats !== null) {
+        // Request rate is a leak risk factor: growth the traffic does not explain.
+        this._monitor.noteRequests((this._requestsBeforeReset || 0) + this._requestStats.totalRequests);
+      }
       this._runProactiveGc();
       this._runConfirmationGc();
       this._runProactiveCleanup();
@@ -301,6 +337,7 @@ class MemoryManagerService extends EventEmitter {
       // Alerts travel wrapped ({ type: 'alert', alert }): the alert's own `type` is its kind.
       if (event.type === 'alert' || event.type === 'alertResolved') this._emit(event.type, event.alert);
       else this._emit(event.type, event);
+      if (event.type === 'leak') this._maybeAttribute();
     }
   }
 
@@ -378,7 +415,46 @@ class MemoryManagerService extends EventEmitter {
    * recommendations.
    */
   getLeakDetection() {
-    return this._require('getLeakDetection').leakReport();
+    const report = this._require('getLeakDetection').leakReport();
+    report.attribution = this._attribution || null;
+    report.attributionRunning = this._attributing === true;
+    return report;
+  }
+
+  /**
+   * Finds the code retaining memory: samples allocations with V8's sampling heap profiler
+   * for `durationMs` (default 30 s) and resolves to the allocation sites whose live
+   * sampled bytes kept growing: `{ sites: [{ functionName, url, lineNumber, retainedBytes,
+   * growthBytesPerSec, grewInWindows, windows }], ... }`. Runs automatically when a leak is
+   * flagged with confidence >= 70 (at most every 10 min; `leakAttribution: false` turns
+   * that off). The result also appears in getLeakDetection().attribution.
+   */
+  async attributeLeak(options) {
+    this._require('attributeLeak');
+    this._attributing = true;
+    try {
+      const result = await attributeLeak(options);
+      this._attribution = result;
+      this._emit('leakAttribution', result);
+      return result;
+    } finally {
+      this._attributing = false;
+    }
+  }
+
+  _maybeAttribute() {
+    if (!this._autoAttribution || this._attributing) return;
+    const now = Date.now();
+    if (this._lastAutoAttribution && now - this._lastAutoAttribution < AUTO_ATTRIBUTION_EVERY_MS) return;
+    const report = this._monitor.leakReport();
+    if (report.confidence < AUTO_ATTRIBUTION_CONFIDENCE) return;
+    this._lastAutoAttribution = now;
+    this.attributeLeak()
+      .then((r) => {
+        const top = r.sites.slice(0, 3).map((x) => `${x.functionName} (${x.url}:${x.lineNumber}) +${(x.growthBytesPerSec / 1024).toFixed(0)} KB/s`);
+        this._logger.warn(`memwarden: allocation sites still growing: ${top.length ? top.join('; ') : 'none found in the sampled window'}`);
+      })
+      .catch((err) => process.emitWarning(`memwarden: leak attribution failed: ${err && err.message}`, 'MemwardenWarning'));
   }
 
   /**
@@ -454,6 +530,8 @@ class MemoryManagerService extends EventEmitter {
 
   _clearRequestStats() {
     if (this._requestStats === null) return { routesDropped: 0, windowsDropped: 0, requestsDropped: 0 };
+    // The engine reads a monotonic request total: carry what the reset drops.
+    this._requestsBeforeReset = (this._requestsBeforeReset || 0) + this._requestStats.totalRequests;
     return this._requestStats.reset(performance.now());
   }
 
@@ -586,4 +664,4 @@ class MemoryManagerService extends EventEmitter {
   }
 }
 
-module.exports = { MemoryManagerService, resolveSettings, pickEnv };
+module.exports = { MemoryManagerService, validateOptions };

@@ -26,6 +26,9 @@ const MEMWARDEN_ENV = require(path.join(ROOT, 'binding.js')).envVariableNames();
 function childEnv(extra = {}) {
   const env = { ...process.env };
   for (const name of MEMWARDEN_ENV) delete env[name];
+  // Read by the JS layer, not the addon.
+  delete env.MEMORY_ALERT_WEBHOOK_URL;
+  delete env.MEMORY_ADMIN_TOKEN;
   delete env.NODE_OPTIONS;
   delete env.NODE_TEST_CONTEXT;
   return { ...env, ...extra };

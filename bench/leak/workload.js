@@ -90,11 +90,11 @@ const scenarios = {
     for (let i = per('sessions', 300); i > 0; i--) sessions.push({ until: now + 2000 + random() * 8000, data: request(counter++) });
     while (sessions.length && sessions[0].until < now) sessions.shift();
   } },
-  // Benign: an LRU cache of 1 KB entries that fills for ~60 s, then plateaus (entries replaced).
+  // Benign: an LRU cache of 1 KB entries that fills for ~45 s, then plateaus (entries replaced).
   cache: { leak: false, tick(t) {
     churn(25);
     if (t < 0) return;
-    for (let i = per('cache', 500); i > 0; i--) {
+    for (let i = per('cache', 667); i > 0; i--) {
       const key = `k${Math.floor(random() * 1e9)}`;
       cache.set(key, { key, value: 'v'.repeat(1000) });
       if (cache.size > 30000) cache.delete(cache.keys().next().value);

@@ -403,6 +403,13 @@ impl Monitor {
         to_json(&r)
     }
 
+    /// The Express middleware's monotonic request total (a leak risk factor: growth
+    /// while traffic is flat), read once per heap sample.
+    #[napi(catch_unwind)]
+    pub fn note_requests(&self, total: f64) {
+        self.shared.engine.lock().note_requests(now_ms(), total);
+    }
+
     /// Whether the JS layer can run confirmation GCs (global.gc or the inspector).
     #[napi(catch_unwind)]
     pub fn set_confirmation_available(&self, available: bool) {

@@ -33,21 +33,19 @@ pub struct LeakParams {
     pub flag_z: f64,
     /// Minimum time between confirmation GCs.
     pub confirm_cooldown_ms: u64,
-    /// Without confirmation GCs, flag after suspicion has lasted this long.
-    pub unconfirmed_after_ms: u64,
 }
 
 impl LeakParams {
     pub fn for_interval(interval_ms: u64) -> LeakParams {
-        let bucket_ms = (2 * interval_ms).max(2_000);
+        // The old generation has no young-generation noise: short buckets are enough.
+        let bucket_ms = (2 * interval_ms).max(1_000);
         LeakParams {
             bucket_ms,
             min_buckets: 6,
-            window_buckets: 30,
+            window_buckets: 60,
             min_rate: 16.0 * 1024.0,
             flag_z: 2.5,
-            confirm_cooldown_ms: (bucket_ms * 5).max(10_000),
-            unconfirmed_after_ms: bucket_ms * 12,
+            confirm_cooldown_ms: (bucket_ms * 10).max(10_000),
         }
     }
 }
@@ -108,11 +106,9 @@ fn window_evidence(
     let rising_count = rising.count_ones() as u8;
     let newest_rising = rising & 0b100 != 0;
     let survived_gc = trend.and_then(|t| survived(pts, t.slope, p.min_rate));
-    // Short windows are noisier: they need a faster rate (min_rate × √(window / points)).
-    let min_rate = p.min_rate
-        * (p.window_buckets as f64 / pts.len().max(1) as f64)
-            .sqrt()
-            .max(1.0);
+    // Short windows are noisier (a live set that random-walks can rise for a few seconds):
+    // they need a faster rate, min_rate × window / points (160 KB/s over 6 of 60 buckets).
+    let min_rate = p.min_rate * (p.window_buckets as f64 / pts.len().max(1) as f64).max(1.0);
     let suspicious = trend.is_some_and(|t| {
         t.z >= p.flag_z
             && t.slope_low > min_rate
@@ -141,7 +137,7 @@ fn window_evidence(
 /// of it; a slow leak needs the long one. Returns the most telling window: confirmed
 /// growth first, then suspected growth, else the longest window.
 fn evidence(signal: Signal, env: &Envelope, p: &LeakParams) -> SignalEvidence {
-    let scales = [p.min_buckets, p.min_buckets * 2, p.window_buckets];
+    let scales = [p.min_buckets, p.min_buckets * 5 / 2, p.window_buckets];
     evidence_with(signal, env, p, &scales, 3)
 }
 
@@ -278,7 +274,8 @@ pub struct ConfidenceParts {
     pub peak_usage: f64,
     /// 0–15: little freed by recent full GCs.
     pub low_gc_efficiency: f64,
-    /// 0–5: detached contexts, resident memory rising too, GC pause share.
+    /// 0–5: detached contexts (2), resident memory rising too (1), GC pause share over
+    /// 5 % (1), growth while the request rate is flat (1).
     pub risk_factors: f64,
 }
 
@@ -306,6 +303,9 @@ pub struct Context {
     /// Bytes left before the memory limit and before V8's heap limit.
     pub headroom_bytes: f64,
     pub heap_headroom_bytes: f64,
+    /// Request rate not rising over the recent minutes (growth that traffic does not
+    /// explain); `None` without request data.
+    pub traffic_flat: Option<bool>,
 }
 
 fn clamp01(x: f64) -> f64 {
@@ -350,9 +350,12 @@ pub fn confidence(
         risk += 2.0;
     }
     if resident.is_some_and(|r| r.z >= 2.0 && r.slope_low_bytes_per_sec > 0.0) {
-        risk += 2.0;
+        risk += 1.0;
     }
     if c.gc_pause_percent > 5.0 {
+        risk += 1.0;
+    }
+    if c.traffic_flat == Some(true) && e.slope_low_bytes_per_sec > 0.0 {
         risk += 1.0;
     }
     ConfidenceParts {
@@ -376,7 +379,6 @@ struct Active {
     peak: f64,
     /// Points in the window that raised the flag.
     scale: usize,
-    confirmed: bool,
 }
 
 enum Growth {
@@ -394,7 +396,6 @@ pub enum LeakEvent {
         signal: Signal,
         growth_rate_bytes_per_sec: f64,
         growth_rate_low_bytes_per_sec: f64,
-        confirmed_by_gc: bool,
         timestamp: u64,
     },
     #[serde(rename_all = "camelCase")]
@@ -412,7 +413,6 @@ pub struct Detector {
     external: Envelope,
     resident: Envelope,
     active: Option<Active>,
-    suspicious_since: Option<u64>,
     last_confirm: Option<u64>,
     want_confirm: bool,
     confirm_allowed: bool,
@@ -436,7 +436,6 @@ pub struct LeakState {
     pub signal: Option<Signal>,
     /// When the current flag was raised (ms since epoch).
     pub since: Option<u64>,
-    pub confirmed_by_gc: bool,
     pub heap: SignalEvidence,
     pub external: SignalEvidence,
     pub resident: SignalEvidence,
@@ -454,7 +453,6 @@ impl Detector {
             external: Envelope::new(params.bucket_ms, cap),
             resident: Envelope::new(params.bucket_ms, cap),
             active: None,
-            suspicious_since: None,
             last_confirm: None,
             want_confirm: false,
             confirm_allowed: false,
@@ -466,17 +464,21 @@ impl Detector {
     }
 
     /// Time between confirmation GCs: the base cooldown, doubled per denial in a row
-    /// while no leak is flagged,
+    /// while no leak is flagged (half the base while one is),
     /// and at least 200 times the last forced pause (so they cost under 0.5 % of the time).
     pub fn confirm_cooldown_ms(&self) -> u64 {
-        // While a leak is flagged, checking for its resolution is not backed off.
-        let denials = if self.active.is_some() {
-            0
+        let base = if self.active.is_some() {
+            // Checking a flagged leak for its end is neither backed off nor slow.
+            self.active_confirm_cooldown_ms()
         } else {
-            self.denials.min(MAX_DENIALS)
+            self.params.confirm_cooldown_ms << self.denials.min(MAX_DENIALS)
         };
-        let base = self.params.confirm_cooldown_ms << denials;
         base.max((self.last_forced_pause_ms * 200.0) as u64)
+    }
+
+    /// Cooldown between confirmation GCs while a leak is flagged: half the base.
+    fn active_confirm_cooldown_ms(&self) -> u64 {
+        (self.params.confirm_cooldown_ms / 2).max((self.last_forced_pause_ms * 200.0) as u64)
     }
 
     pub fn params(&self) -> &LeakParams {
@@ -565,7 +567,6 @@ impl Detector {
                 Growth::Stopped => {
                     self.stop_votes = 0;
                     self.active = None;
-                    self.suspicious_since = None;
                     self.want_confirm = false;
                     events.push(LeakEvent::LeakResolved {
                         signal: a.signal,
@@ -589,33 +590,27 @@ impl Detector {
                 self.denials = (self.denials + 1).min(MAX_DENIALS);
             }
         }
+        // The more serious growth (larger lower-bound rate) wins when both signals grow.
+        let by_rate = |a: &&SignalEvidence, b: &&SignalEvidence| {
+            a.slope_low_bytes_per_sec
+                .total_cmp(&b.slope_low_bytes_per_sec)
+        };
         let confirmed = candidates
             .iter()
             .filter(|e| e.suspicious && e.survived_gc == Some(true))
-            .max_by(|a, b| a.z.total_cmp(&b.z));
-        let suspicious = candidates
-            .iter()
-            .filter(|e| e.suspicious)
-            .max_by(|a, b| a.z.total_cmp(&b.z));
-        match (confirmed, suspicious) {
-            (Some(e), _) => events.push(self.raise(e, true, now)),
-            (None, Some(e)) => {
-                let since = *self.suspicious_since.get_or_insert(now);
-                if self.confirm_allowed {
-                    self.want_confirm = true;
-                } else if now.saturating_sub(since) >= self.params.unconfirmed_after_ms {
-                    events.push(self.raise(e, false, now));
-                }
-            }
-            (None, None) => {
-                self.suspicious_since = None;
-                self.want_confirm = false;
-            }
+            .max_by(by_rate);
+        let suspicious = candidates.iter().any(|e| e.suspicious);
+        if let Some(e) = confirmed {
+            events.push(self.raise(e, now));
+        } else {
+            // Only a full collection tells a leak from garbage waiting for one: ask for a
+            // confirmation GC when allowed, else wait for V8's own.
+            self.want_confirm = suspicious && self.confirm_allowed;
         }
         events
     }
 
-    fn raise(&mut self, e: &SignalEvidence, confirmed: bool, now: u64) -> LeakEvent {
+    fn raise(&mut self, e: &SignalEvidence, now: u64) -> LeakEvent {
         let env = if e.signal == Signal::External {
             &self.external
         } else {
@@ -639,14 +634,12 @@ impl Detector {
             },
             peak,
             scale: e.points,
-            confirmed,
         });
         self.want_confirm = false;
         LeakEvent::Leak {
             signal: e.signal,
             growth_rate_bytes_per_sec: e.slope_bytes_per_sec,
             growth_rate_low_bytes_per_sec: e.slope_low_bytes_per_sec,
-            confirmed_by_gc: confirmed,
             timestamp: now,
         }
     }
@@ -675,18 +668,19 @@ impl Detector {
             return Growth::Stopped;
         }
         let window_ms = p.bucket_ms * p.window_buckets as u64;
+        let spacing = self.active_confirm_cooldown_ms();
         let gcs: Vec<&EnvelopePoint> = pts
             .iter()
             .filter(|q| q.after_gc && q.t + window_ms >= now)
             .collect();
         if let Some((latest, earlier)) = gcs.split_last() {
-            if latest.t + window_ms / 3 >= now {
-                // The newest live-set reading against the previous one at least a quarter
-                // window earlier (or the oldest in the window).
+            if latest.t + spacing >= now {
+                // The newest live-set reading against the previous one at least one
+                // confirmation cooldown earlier (or the oldest in the window).
                 let reference = earlier
                     .iter()
                     .rev()
-                    .find(|q| q.t + window_ms / 4 <= latest.t)
+                    .find(|q| q.t + spacing <= latest.t)
                     .or(earlier.first());
                 if let Some(r) = reference {
                     let secs = latest.t.saturating_sub(r.t) as f64 / 1000.0;
@@ -695,7 +689,7 @@ impl Detector {
                     } else {
                         0.0
                     };
-                    return if rate >= p.min_rate {
+                    return if rate >= p.min_rate.max(0.25 * a.slope_at_flag) {
                         Growth::Continuing
                     } else {
                         Growth::Stopped
@@ -718,7 +712,6 @@ impl Detector {
             leak_suspected: self.active.is_some(),
             signal: self.active.map(|a| a.signal),
             since: self.active.map(|a| a.since),
-            confirmed_by_gc: self.active.is_some_and(|a| a.confirmed),
             heap,
             external,
             resident,
@@ -1006,8 +999,8 @@ mod tests {
     #[test]
     fn no_verdict_without_minimum_evidence() {
         let mut s = Sim::new(19);
-        // A fast leak, but only 8 s of data: fewer than min_buckets envelope points.
-        s.run(0.0, 8.0, |_| (4.0 * MB, 0.0, CHURN));
+        // A fast leak, but only 5 s of data: fewer than min_buckets envelope points.
+        s.run(0.0, 5.0, |_| (4.0 * MB, 0.0, CHURN));
         assert_eq!(s.raised(), 0);
         let e = s.det.state().heap;
         assert!(e.points < s.det.params().min_buckets && !e.suspicious);
@@ -1049,6 +1042,7 @@ mod tests {
             gc_pause_percent: 50.0,
             headroom_bytes: 0.0,
             heap_headroom_bytes: f64::INFINITY,
+            traffic_flat: Some(true),
         };
         let p = confidence(&e, Some(&e), &c);
         assert_eq!(p.total(), 100.0);

@@ -111,8 +111,13 @@ fn resolved(a: Option<Alert>) -> Option<Event> {
 const GC_FAILURE_RUN: usize = 3;
 /// A full collection that frees less than this share of the heap is ineffective.
 const GC_INEFFECTIVE_SHARE: f64 = 0.05;
-/// Heap (share of V8's limit) at which ineffective collections become a GC failure.
+/// Old generation (share of its room under V8's limit) at which ineffective collections
+/// become a GC failure.
 const GC_FAILURE_HEAP_SHARE: f64 = 0.80;
+/// Request-counter readings kept (one per heap sample).
+const REQUEST_READINGS: usize = 240;
+/// Node's default young generation: 3 × 16 MB semi-spaces, part of heap_size_limit.
+const YOUNG_GENERATION_RESERVE: u64 = 48 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Pressure {
@@ -242,8 +247,10 @@ pub struct Engine {
     trace_gcs: Ring<TraceGc>,
     start: u64,
     alerts: Alerts,
-    /// The newest full collections: (time, heap before, heap after).
-    full_gcs: Ring<(u64, u64, u64)>,
+    /// Request counter readings (time, total requests) from the Express middleware.
+    requests: Ring<(u64, f64)>,
+    /// The newest full collections: (time, heap before, heap after, old generation after).
+    full_gcs: Ring<(u64, u64, u64, u64)>,
     last_growth_check: u64,
 }
 
@@ -262,6 +269,10 @@ pub struct LeakReport {
     pub confidence_parts: ConfidenceParts,
     pub minutes_to_limit: Option<f64>,
     pub minutes_to_heap_limit: Option<f64>,
+    /// Requests per second seen by the Express middleware over the readings; `null` without it.
+    pub request_rate_per_sec: Option<f64>,
+    /// Growth of the flagged (or strongest) signal per request; `null` without traffic.
+    pub bytes_per_request: Option<f64>,
     pub recommendations: Vec<String>,
     pub timestamp: u64,
 }
@@ -298,12 +309,38 @@ impl Engine {
             start: now,
             alerts: Alerts::new(config.alert_cooldown_ms),
             full_gcs: Ring::new(GC_FAILURE_RUN),
+            requests: Ring::new(REQUEST_READINGS),
             last_growth_check: now,
         }
     }
 
     pub fn alerts(&self) -> AlertsReport {
         self.alerts.report()
+    }
+
+    /// The request counter of the Express middleware (monotonic total).
+    pub fn note_requests(&mut self, now: u64, total: f64) {
+        if total.is_finite() && total >= 0.0 {
+            self.requests.push((now, total));
+        }
+    }
+
+    /// Requests per second over the readings, first half and second half.
+    fn request_rates(&self) -> Option<(f64, f64, f64)> {
+        let r: Vec<(u64, f64)> = self.requests.iter().copied().collect();
+        if r.len() < 4 {
+            return None;
+        }
+        let rate = |a: (u64, f64), b: (u64, f64)| {
+            let dt = b.0.saturating_sub(a.0) as f64 / 1000.0;
+            (dt > 0.0).then(|| ((b.1 - a.1) / dt).max(0.0))
+        };
+        let mid = r.len() / 2;
+        Some((
+            rate(r[0], r[r.len() - 1])?,
+            rate(r[0], r[mid])?,
+            rate(r[mid], r[r.len() - 1])?,
+        ))
     }
 
     fn mb(bytes: f64) -> String {
@@ -415,12 +452,17 @@ impl Engine {
         if heap_limit == 0 {
             return None;
         }
-        let share = last.2 as f64 / heap_limit as f64;
-        let ineffective = |&(_, before, after): &(u64, u64, u64)| {
+        // V8's heap_size_limit includes the young generation (3 × 16 MB semi-spaces by
+        // default), which a full heap does not fill: the old generation's room is the rest.
+        let old_room = heap_limit
+            .saturating_sub(YOUNG_GENERATION_RESERVE.min(heap_limit / 4))
+            .max(1);
+        let share = last.3 as f64 / old_room as f64;
+        let ineffective = |&(_, before, after, _): &(u64, u64, u64, u64)| {
             before == 0
                 || (before.saturating_sub(after) as f64) < GC_INEFFECTIVE_SHARE * before as f64
         };
-        let run: Vec<(u64, u64, u64)> = self.full_gcs.iter().copied().collect();
+        let run: Vec<(u64, u64, u64, u64)> = self.full_gcs.iter().copied().collect();
         let failing = run.len() == GC_FAILURE_RUN
             && run.iter().all(ineffective)
             && share >= GC_FAILURE_HEAP_SHARE;
@@ -431,15 +473,16 @@ impl Engine {
                 Level::Critical
             };
             let msg = format!(
-                "GC failure: the last {GC_FAILURE_RUN} full collections freed under {:.0}% each with the heap at {:.0}% of its limit; V8 will abort with an out-of-memory error",
+                "GC failure: the last {GC_FAILURE_RUN} full collections freed under {:.0}% each with the old generation at {:.0}% of its room; V8 will abort with an out-of-memory error",
                 GC_INEFFECTIVE_SHARE * 100.0,
                 share * 100.0
             );
             let data = serde_json::json!({
                 "heapAfterBytes": last.2,
+                "oldGenerationAfterBytes": last.3,
                 "heapSizeLimit": heap_limit,
                 "heapShare": share,
-                "collections": run.iter().map(|(t, b, a)| serde_json::json!({"timestamp": t, "heapBefore": b, "heapAfter": a})).collect::<Vec<_>>(),
+                "collections": run.iter().map(|(t, b, a, _)| serde_json::json!({"timestamp": t, "heapBefore": b, "heapAfter": a})).collect::<Vec<_>>(),
             });
             return raised(
                 self.alerts
@@ -599,7 +642,8 @@ impl Engine {
             e.heap_before = self.heap.map(|(_, h)| h.heap_used);
         }
         if let (Some(before), Some(after)) = (e.heap_before, e.heap_after) {
-            self.full_gcs.push((e.timestamp, before, after));
+            self.full_gcs
+                .push((e.timestamp, before, after, old_gen_after.unwrap_or(after)));
         }
         self.push_trace_gc(&e, old_gen_after, external_after);
         self.gc.record(e);
@@ -692,6 +736,7 @@ impl Engine {
             } else {
                 f64::INFINITY
             },
+            traffic_flat: self.request_rates().map(|(_, old, new)| new <= old * 1.1),
         }
     }
 
@@ -735,7 +780,17 @@ impl Engine {
             trend.minutes_to_limit,
             self.gc_available,
         );
+        let rate = self.request_rates().map(|r| r.0);
+        let slope = match state.signal {
+            Some(Signal::External) => state.external.slope_bytes_per_sec,
+            _ => state
+                .heap
+                .slope_bytes_per_sec
+                .max(state.external.slope_bytes_per_sec),
+        };
         LeakReport {
+            request_rate_per_sec: rate,
+            bytes_per_request: rate.filter(|r| *r > 0.0).map(|r| slope / r),
             enabled: self.leak_detection,
             confidence: if self.leak_detection {
                 parts.total()

@@ -99,14 +99,9 @@ pub fn leak_recommendations(
         _ => (&state.heap, "the live V8 heap (old generation after full collections) is growing"),
     };
     out.push(format!(
-        "Suspected leak: {what} by {:.0} KB/s (at least {:.0} KB/s){}",
+        "Suspected leak: {what} by {:.0} KB/s (at least {:.0} KB/s), and the growth survived full garbage collections",
         e.slope_bytes_per_sec / 1024.0,
         e.slope_low_bytes_per_sec / 1024.0,
-        if state.confirmed_by_gc {
-            ", and the growth survived a full garbage collection"
-        } else {
-            ""
-        }
     ));
     if let Some(m) = minutes_to_heap_limit.filter(|_| state.signal == Some(Signal::Heap)) {
         out.push(format!(
@@ -124,7 +119,7 @@ pub fn leak_recommendations(
         ),
         _ => {
             out.push("Look for caches without a bound or eviction, listeners added per request and never removed, timers never cleared, and closures held by long-lived objects".into());
-            out.push("Call getLeakDetection({ attribute: true }) to sample allocations and list the sites still retaining memory".into());
+            out.push("Call attributeLeak() (or see getLeakDetection().attribution) for the allocation sites still retaining memory".into());
         }
     }
     if !gc_available {

@@ -1,0 +1,31 @@
+'use strict';
+// The app both consumers start: memwarden.express() on a real Express app, on an
+// ephemeral port of 127.0.0.1. Prints one JSON line ({ port, ... }) when it listens,
+// and stops when its stdin closes; it must then exit by itself (nothing of memwarden
+// keeps the process alive).
+module.exports = async function serve({ memwarden, express, moduleSystem, resolved }) {
+  const manager = memwarden.MemoryManagerService.getInstance();
+  await manager.initialize();
+  const app = express();
+  app.use(memwarden.express());
+  app.get('/', (req, res) => res.json({ hello: 'world' }));
+  const server = app.listen(0, '127.0.0.1', () => {
+    const line = {
+      port: server.address().port,
+      moduleSystem,
+      resolved,
+      node: process.version,
+      nodeApi: process.versions.napi,
+      nativeBinding: memwarden.nativeBinding,
+    };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  });
+  process.stdin.on('end', () => {
+    server.close();
+    manager.shutdown().catch((err) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+  });
+  process.stdin.resume();
+};
