@@ -3,7 +3,8 @@
 //   node leak-child.js leak       churn; from 3 s a ~2 MB/s heap leak until flagged,
 //                                 then the leak is fixed (memory released); waits for
 //                                 the 'leakResolved' event
-//   node leak-child.js benign     churn plus medium-lived sessions for 25 s
+//   node leak-child.js benign     churn plus medium-lived sessions: 8 s of warm-up, then
+//                                 25 s monitored
 //   node leak-child.js attribute  a leak, and attributeLeak() over 3 s
 //   node leak-child.js gcfail     fills the old generation, then forced GCs that free nothing
 // Prints one result line (see support/child.js).
@@ -34,7 +35,22 @@ function leakyCache(n) {
   for (let i = 0; i < n; i++) leaked.push({ key: `k${counter++}`, value: 'v'.repeat(1000) });
 }
 
+const sessions = [];
+function sessionChurn() {
+  churn(20);
+  const now = Date.now();
+  sessions.push({ until: now + 2000 + Math.random() * 3000, data: request(counter++) });
+  while (sessions.length && sessions[0].until < now) sessions.shift();
+}
+
 async function main() {
+  let warmup = null;
+  if (mode === 'benign') {
+    // The session store fills for ~5 s (a cache warming up may be flagged while it
+    // fills): start monitoring at its steady state.
+    warmup = setInterval(sessionChurn, 10);
+    await new Promise((r) => setTimeout(r, 8_000));
+  }
   const m = MemoryManagerService.getInstance();
   await m.initialize({ monitoringIntervalMs: 250, memoryLimitMb: 512, logger: quiet, leakAttribution: false });
   const t0 = Date.now();
@@ -66,17 +82,10 @@ async function main() {
     clearInterval(work);
     emitResult({ flaggedAt, fixedAt, resolvedAt, alerts, report: m.getLeakDetection() });
   } else if (mode === 'benign') {
-    const sessions = [];
     let flags = 0;
     m.on('leak', () => flags++);
-    const work = setInterval(() => {
-      churn(20);
-      const now = Date.now();
-      sessions.push({ until: now + 2000 + Math.random() * 3000, data: request(counter++) });
-      while (sessions.length && sessions[0].until < now) sessions.shift();
-    }, 10);
     await new Promise((r) => setTimeout(r, 25_000));
-    clearInterval(work);
+    clearInterval(warmup);
     const health = m.getHealthMetrics();
     emitResult({ flags, leakSuspected: health.trend.leakSuspected, majors: health.gcStats.major, trace: m.exportTrace() });
   } else if (mode === 'attribute') {
