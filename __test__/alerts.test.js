@@ -234,3 +234,24 @@ test('webhook settings are validated at initialize(), naming the option or the v
   }
   assert.equal(m.initialized, false);
 });
+
+test('engine alerts: one high_usage alert per episode, logged once, deduplicated while active', async (t) => {
+  const { logger, calls } = captureLogger();
+  const received = [];
+  const m = await startManager(t, { ...levelOptions('emergency'), logger, alertCooldownMs: 60_000 });
+  m.on('alert', (a) => received.push(a));
+  // The first sample already put the process at emergency: exactly one alert, logged once.
+  const first = m.getAlerts();
+  assert.equal(first.active.length, 1, JSON.stringify(first.active));
+  const active = first.active[0];
+  assert.equal(active.type, 'high_usage');
+  assert.equal(active.level, 'emergency');
+  assert.equal(active.resolved, false);
+  assert.match(active.message, /resident memory at [\d.]+% of the 16 MB limit/);
+  assert.equal(calls.filter(([, msg]) => msg.includes('high_usage')).length, 1);
+  // More samples at the same level: deduplicated.
+  for (let i = 0; i < 5; i++) await m.checkMemoryPressure();
+  assert.equal(received.length, 0, 'no new alert while it is active');
+  assert.equal(m.getAlerts().history.filter((a) => a.type === 'high_usage').length, 1);
+  // (Resolution, escalation and the cooldown are unit-tested in src/engine/alerts.rs and monitor.rs.)
+});
