@@ -3,9 +3,10 @@
 //
 // 1. Builds the addon if it is missing or older than the Rust sources.
 // 2. Stages a release as .github/workflows/release.yml does: `npm pack` of memwarden,
-//    npm/<platform>/ with the binary copied in, `napi pre-publish --skip-optional-publish`
-//    (which writes optionalDependencies; targets narrowed to this host's), and the
-//    `prepare` script removed from the published manifest. Packs both tarballs.
+//    npm/<platform>/ with the binary copied in, and package.json's prepublishOnly script
+//    (napi prepublish, which writes optionalDependencies, with --skip-optional-publish and
+//    napi.targets narrowed to this host's; then the `prepare` script is dropped from the
+//    published manifest). Packs both tarballs.
 // 3. For the running Node and each of MEMWARDEN_PACKAGE_TEST_NODE (default 18,22,24: Node
 //    binaries from the npm registry's node-<os>-<arch> packages, cached under
 //    node_modules/.cache/), makes a fresh Express app that depends on the two tarballs,
@@ -100,9 +101,12 @@ function packRelease() {
   manifest.napi.targets = manifest.napi.targets.filter((t) => platformOfTriple(t) === PLATFORM);
   assert.equal(manifest.napi.targets.length, 1, `napi.targets has no target for ${PLATFORM}`);
   fs.writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-  // The workflow's publish steps, without publishing: `npm run prepublishOnly`.
-  run(process.execPath, [path.join(ROOT, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js'), 'pre-publish', '-t', 'npm', '--no-gh-release', '--skip-optional-publish'], { cwd: stage });
-  run('npm', ['pkg', 'delete', 'scripts.prepare'], { cwd: stage });
+  // The workflow's `npm run prepublishOnly`, told not to publish the platform package:
+  // napi prepublish writes optionalDependencies, then the prepare script is dropped.
+  const script = manifest.scripts.prepublishOnly;
+  assert.match(script, /^napi prepublish /);
+  const env = { ...process.env, PATH: `${path.join(ROOT, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}` };
+  run('sh', ['-c', script.replace(/^napi prepublish /, 'napi prepublish --skip-optional-publish ')], { cwd: stage, env });
   return { main: npmPack(stage, out), platform: npmPack(platformDir, out) };
 }
 

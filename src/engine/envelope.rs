@@ -4,13 +4,28 @@
 
 use super::ring::Ring;
 
-/// One closed bucket: the time and value of its minimum, and whether a full GC's
-/// after-value fell in the bucket.
+/// What a value is: a plain sample, or a reading right after a full collection (V8's
+/// own, which can overstate the live set, or a forced one, which is exact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reading {
+    Sample,
+    AfterGc,
+    AfterForcedGc,
+}
+
+/// One closed bucket: the time and value of its minimum, and the best reading that fell
+/// in the bucket.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EnvelopePoint {
     pub t: u64,
     pub value: f64,
-    pub after_gc: bool,
+    pub reading: Reading,
+}
+
+impl EnvelopePoint {
+    pub fn after_gc(&self) -> bool {
+        self.reading != Reading::Sample
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -18,7 +33,7 @@ struct Open {
     start: u64,
     min_t: u64,
     min: f64,
-    after_gc: bool,
+    reading: Reading,
 }
 
 #[derive(Debug, Clone)]
@@ -39,7 +54,7 @@ impl Envelope {
 
     /// Adds a value; returns true when a bucket closed (time to re-evaluate).
     /// Values that are not finite or go back in time are ignored.
-    pub fn add(&mut self, t: u64, value: f64, after_gc: bool) -> bool {
+    pub fn add(&mut self, t: u64, value: f64, reading: Reading) -> bool {
         if !value.is_finite() || value < 0.0 {
             return false;
         }
@@ -51,14 +66,14 @@ impl Envelope {
                     o.min = value;
                     o.min_t = t;
                 }
-                o.after_gc |= after_gc;
+                o.reading = o.reading.max(reading);
                 return false;
             }
             Some(o) => {
                 self.points.push(EnvelopePoint {
                     t: o.min_t,
                     value: o.min,
-                    after_gc: o.after_gc,
+                    reading: o.reading,
                 });
                 closed = true;
             }
@@ -68,7 +83,7 @@ impl Envelope {
             start: t,
             min_t: t,
             min: value,
-            after_gc,
+            reading,
         });
         closed
     }
@@ -98,32 +113,35 @@ mod tests {
     #[test]
     fn keeps_the_minimum_of_each_bucket() {
         let mut e = Envelope::new(1000, 8);
-        assert!(!e.add(0, 5.0, false));
-        assert!(!e.add(400, 3.0, false));
-        assert!(!e.add(800, 4.0, true));
-        assert!(e.add(1000, 9.0, false));
+        assert!(!e.add(0, 5.0, Reading::Sample));
+        assert!(!e.add(400, 3.0, Reading::Sample));
+        assert!(!e.add(800, 4.0, Reading::AfterGc));
+        assert!(e.add(1000, 9.0, Reading::Sample));
         let p: Vec<_> = e.points().copied().collect();
         assert_eq!(
             p,
             vec![EnvelopePoint {
                 t: 400,
                 value: 3.0,
-                after_gc: true
+                reading: Reading::AfterGc
             }]
         );
-        assert!(!e.add(1500, 1.0, false));
-        assert!(e.add(2100, 2.0, false));
-        assert_eq!(e.points().last().unwrap().value, 1.0);
+        assert!(p[0].after_gc());
+        assert!(!e.add(1500, 1.0, Reading::AfterForcedGc));
+        assert!(!e.add(1600, 1.5, Reading::AfterGc));
+        assert!(e.add(2100, 2.0, Reading::Sample));
+        let last = *e.points().last().unwrap();
+        assert_eq!((last.value, last.reading), (1.0, Reading::AfterForcedGc));
     }
 
     #[test]
     fn ignores_bad_and_backward_values() {
         let mut e = Envelope::new(1000, 8);
-        e.add(5000, 1.0, false);
-        assert!(!e.add(4000, 0.5, false));
-        assert!(!e.add(5100, f64::NAN, false));
-        assert!(!e.add(5200, -1.0, false));
-        e.add(6000, 2.0, false);
+        e.add(5000, 1.0, Reading::Sample);
+        assert!(!e.add(4000, 0.5, Reading::Sample));
+        assert!(!e.add(5100, f64::NAN, Reading::Sample));
+        assert!(!e.add(5200, -1.0, Reading::Sample));
+        e.add(6000, 2.0, Reading::Sample);
         assert_eq!(e.points().next().unwrap().value, 1.0);
     }
 
@@ -131,7 +149,7 @@ mod tests {
     fn bounded() {
         let mut e = Envelope::new(10, 4);
         for i in 0..100u64 {
-            e.add(i * 10, i as f64, false);
+            e.add(i * 10, i as f64, Reading::Sample);
         }
         assert_eq!(e.len(), 4);
         e.clear();

@@ -14,7 +14,7 @@
 //! memory is not. A suspicious, unconfirmed signal asks for a confirmation GC
 //! (rate-limited). The flag clears when the flagged signal stops growing.
 
-use super::envelope::{Envelope, EnvelopePoint};
+use super::envelope::{Envelope, EnvelopePoint, Reading};
 use super::stats;
 use serde::Serialize;
 
@@ -33,6 +33,9 @@ pub struct LeakParams {
     pub flag_z: f64,
     /// Minimum time between confirmation GCs.
     pub confirm_cooldown_ms: u64,
+    /// Readings after V8's own full collections may confirm growth (set when no forced
+    /// collection can run; see `survived`).
+    pub trust_observed: bool,
 }
 
 impl LeakParams {
@@ -46,6 +49,7 @@ impl LeakParams {
             min_rate: 16.0 * 1024.0,
             flag_z: 2.5,
             confirm_cooldown_ms: (bucket_ms * 10).max(10_000),
+            trust_observed: true,
         }
     }
 }
@@ -105,7 +109,7 @@ fn window_evidence(
     let spread = growth_is_spread(pts);
     let rising_count = rising.count_ones() as u8;
     let newest_rising = rising & 0b100 != 0;
-    let survived_gc = trend.and_then(|t| survived(pts, t.slope, p.min_rate));
+    let survived_gc = trend.and_then(|t| survived(pts, t.slope, p.min_rate, p.trust_observed));
     // Short windows are noisier (a live set that random-walks can rise for a few seconds):
     // they need a faster rate, min_rate × window / points (160 KB/s over 6 of 60 buckets).
     let min_rate = p.min_rate * (p.window_buckets as f64 / pts.len().max(1) as f64).max(1.0);
@@ -215,22 +219,49 @@ fn rising_thirds(xy: &[(f64, f64)], overall: f64) -> u8 {
 /// set; garbage waiting for a collection is gone after one, leaked memory is not.
 /// Only collections in the last two thirds of the window count (a one-time step
 /// earlier says nothing about growth now).
-/// - Two or more such collections, a quarter of the window apart or more: the live set
+/// - Two or more such readings, a quarter of the window apart or more: the live set
 ///   must grow between the first and the last at ≥ a quarter of the envelope's slope
 ///   and above the minimum rate.
 /// - One, in the last third: it must keep at least half the growth the slope predicts
 ///   since the lowest point of the middle third, and three times the envelope's noise.
 ///
-/// `None` when no collection tells.
-fn survived(pts: &[EnvelopePoint], slope: f64, min_rate: f64) -> Option<bool> {
+/// Readings after forced (atomic) collections are exact. After V8's own, which mark
+/// incrementally, objects allocated meanwhile survive, so such readings can overstate
+/// the live set: unless `trust_observed` (no forced collections possible), they can
+/// refute growth but not confirm it. `None` when no reading tells.
+fn survived(
+    pts: &[EnvelopePoint],
+    slope: f64,
+    min_rate: f64,
+    trust_observed: bool,
+) -> Option<bool> {
     if slope <= 0.0 {
         return Some(false);
     }
+    let exact = judge(pts, slope, min_rate, |q| {
+        q.reading == Reading::AfterForcedGc
+    });
+    if exact.is_some() {
+        return exact;
+    }
+    match judge(pts, slope, min_rate, EnvelopePoint::after_gc) {
+        Some(true) if !trust_observed => None,
+        v => v,
+    }
+}
+
+/// `survived` over the readings `is_reading` selects.
+fn judge(
+    pts: &[EnvelopePoint],
+    slope: f64,
+    min_rate: f64,
+    is_reading: impl Fn(&EnvelopePoint) -> bool,
+) -> Option<bool> {
     let noise = residual_noise(pts, slope);
     let first = pts.first()?.t;
     let span = pts.last()?.t.saturating_sub(first);
     let (one, two) = (first + span / 3, first + 2 * span / 3);
-    let gcs: Vec<&EnvelopePoint> = pts.iter().filter(|q| q.after_gc && q.t >= one).collect();
+    let gcs: Vec<&EnvelopePoint> = pts.iter().filter(|q| is_reading(q) && q.t >= one).collect();
     if let (Some(a), Some(b)) = (gcs.first(), gcs.last()) {
         let dt = b.t.saturating_sub(a.t);
         if dt >= span / 4 && dt > 0 {
@@ -423,10 +454,12 @@ pub struct Detector {
     last_forced_pause_ms: f64,
     /// Evaluations in a row that found the flagged growth stopped (two clear the flag).
     stop_votes: u32,
+    /// The previous evaluation found a suspicious signal (a new suspicion resets the backoff).
+    was_suspicious: bool,
 }
 
-/// Most doublings of the confirmation cooldown (2^5 = 32 times).
-const MAX_DENIALS: u32 = 5;
+/// Most doublings of the confirmation cooldown (2^2 = 4 times: 40 s at most by default).
+const MAX_DENIALS: u32 = 2;
 
 /// The state of the detector (the data behind `/api/memory/leak-detection`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -460,6 +493,7 @@ impl Detector {
             awaiting_result: false,
             last_forced_pause_ms: 0.0,
             stop_votes: 0,
+            was_suspicious: false,
         }
     }
 
@@ -488,6 +522,7 @@ impl Detector {
     /// Whether the manager may run confirmation GCs (proactive GC on, a GC available).
     pub fn set_confirm_allowed(&mut self, allowed: bool) {
         self.confirm_allowed = allowed;
+        self.params.trust_observed = !allowed;
     }
 
     /// A regular sample. Returns events when a bucket closed and the verdict changed.
@@ -498,9 +533,9 @@ impl Detector {
         external: f64,
         resident: f64,
     ) -> Vec<LeakEvent> {
-        self.resident.add(t, resident, false);
-        let a = self.heap.add(t, old_gen, false);
-        let b = self.external.add(t, external, false);
+        self.resident.add(t, resident, Reading::Sample);
+        let a = self.heap.add(t, old_gen, Reading::Sample);
+        let b = self.external.add(t, external, Reading::Sample);
         if a || b {
             self.evaluate(t)
         } else {
@@ -521,11 +556,16 @@ impl Detector {
             // The next verdict tells whether this collection confirmed the suspicion.
             self.awaiting_result = self.last_confirm.is_some();
         }
+        let reading = if forced_pause_ms.is_some() {
+            Reading::AfterForcedGc
+        } else {
+            Reading::AfterGc
+        };
         if let Some(v) = old_gen_after {
-            self.heap.add(t, v, true);
+            self.heap.add(t, v, reading);
         }
         if let Some(v) = external_after {
-            self.external.add(t, v, true);
+            self.external.add(t, v, reading);
         }
     }
 
@@ -600,6 +640,11 @@ impl Detector {
             .filter(|e| e.suspicious && e.survived_gc == Some(true))
             .max_by(by_rate);
         let suspicious = candidates.iter().any(|e| e.suspicious);
+        if suspicious && !self.was_suspicious {
+            // A new suspicion, not the same one refuted again: check it without backoff.
+            self.denials = 0;
+        }
+        self.was_suspicious = suspicious;
         if let Some(e) = confirmed {
             events.push(self.raise(e, now));
         } else {
@@ -671,7 +716,8 @@ impl Detector {
         let spacing = self.active_confirm_cooldown_ms();
         let gcs: Vec<&EnvelopePoint> = pts
             .iter()
-            .filter(|q| q.after_gc && q.t + window_ms >= now)
+            .filter(|q| q.t + window_ms >= now)
+            .filter(|q| q.reading == Reading::AfterForcedGc || (p.trust_observed && q.after_gc()))
             .collect();
         if let Some((latest, earlier)) = gcs.split_last() {
             if latest.t + spacing >= now {

@@ -455,7 +455,7 @@ impl Engine {
         // V8's heap_size_limit includes the young generation (3 × 16 MB semi-spaces by
         // default), which a full heap does not fill: the old generation's room is the rest.
         let old_room = heap_limit
-            .saturating_sub(YOUNG_GENERATION_RESERVE.min(heap_limit / 4))
+            .saturating_sub(YOUNG_GENERATION_RESERVE.min(heap_limit / 2))
             .max(1);
         let share = last.3 as f64 / old_room as f64;
         let ineffective = |&(_, before, after, _): &(u64, u64, u64, u64)| {
