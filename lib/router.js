@@ -11,7 +11,6 @@
 // MEMORY_ADMIN_TOKEN) they need `Authorization: Bearer <token>`; without one, only
 // requests from loopback that no proxy forwarded are allowed. They are
 // rate-limited. Every refusal and error is JSON with a stable code, never a stack.
-const crypto = require('node:crypto');
 const { performance } = require('node:perf_hooks');
 const { MemoryManagerService } = require('./manager');
 const { MemwardenConfigError } = require('./errors');
@@ -42,7 +41,8 @@ function tokenProblem(setting, token) {
   return { setting, value: shown, accepted, message: `${setting}=${shown} is invalid; accepted: ${accepted}` };
 }
 
-const sha256 = (s) => crypto.createHash('sha256').update(s, 'utf8').digest();
+// node:crypto loads on first use (a router with a token), not when memwarden is required.
+const sha256 = (s) => require('node:crypto').createHash('sha256').update(s, 'utf8').digest();
 
 function sendJson(res, statusCode, body, headers) {
   const text = JSON.stringify(body);
@@ -241,7 +241,7 @@ function createMemoryRouter(options) {
         return [401, 'ERR_UNAUTHORIZED', `this admin action needs Authorization: Bearer <token> (the ${tokenSource === 'adminToken' ? 'adminToken option' : TOKEN_ENV})`, { 'WWW-Authenticate': 'Bearer realm="memwarden"' }];
       }
       const m = /^Bearer +(\S+) *$/i.exec(String(header));
-      if (m === null || !crypto.timingSafeEqual(sha256(m[1]), tokenDigest)) {
+      if (m === null || !require('node:crypto').timingSafeEqual(sha256(m[1]), tokenDigest)) {
         return [401, 'ERR_INVALID_TOKEN', 'the bearer token is not valid', { 'WWW-Authenticate': 'Bearer realm="memwarden", error="invalid_token"' }];
       }
       return null;

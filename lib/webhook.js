@@ -3,8 +3,8 @@
 // that drops its oldest entry when full, a timeout per request and no retries.
 // Nothing here throws into the caller or leaves a rejected promise behind, and the
 // sockets are unref'd (a pending delivery does not keep the process alive).
-const http = require('node:http');
-const https = require('node:https');
+// http/https (and TLS) load only when a webhook is configured: requiring memwarden
+// stays light.
 
 /** Validates a webhook URL: `null` when fine, else what is accepted. */
 function webhookUrlProblem(value) {
@@ -152,7 +152,7 @@ class WebhookSender {
     }, this.timeoutMs);
     timer.unref();
     try {
-      const client = this.url.protocol === 'https:' ? https : http;
+      const client = this.url.protocol === 'https:' ? require('node:https') : require('node:http');
       req = client.request(this.url, {
         method: 'POST',
         agent: false,
