@@ -60,8 +60,11 @@ function memwardenExpress(options) {
   const b = steps[1] || null;
   const c = steps[2] || null;
   const mount = o.path === false || memoryRouter === null ? null : o.path;
-  /** Whether the request is for memwarden's own endpoints (req.url is relative to where this router is mounted). */
-  const forUs = (req) => mount !== null && underPrefix(pathOf(req.url), mount);
+  /**
+   * Whether the request is for memwarden's own endpoints (req.url is relative to where
+   * this router is mounted). Reflect.get: see "Request timing" in middleware.js.
+   */
+  const forUs = (req) => mount !== null && underPrefix(pathOf(Reflect.get(req, 'url')), mount);
   /** Runs the steps; true when the request goes on. */
   const run = (req, res, next, ours) =>
     (a === null || a(req, res, next)) && (b === null || b(req, res, next)) && (c === null || c(req, res, next, ours));
