@@ -611,6 +611,13 @@ export declare const memoryMonitoring: {
 export declare function createMemoryRouter(options?: MemoryRouterOptions): Middleware & { [key: string]: any };
 /** The three middlewares and the memory router in one express.Router. */
 export declare function express(options?: MemwardenExpressOptions): Middleware & { [key: string]: any };
+export declare namespace express {
+  /**
+   * What app.use(express(options)) does, without a middleware layer in the app (Express 5;
+   * on Express 4 it is app.use()). Returns `app`. Throws when memwarden is already attached.
+   */
+  function attach<App extends Function>(app: App, options?: MemwardenExpressOptions): App;
+}
 
 export interface CleanupContext {
   reason: string;

@@ -16,6 +16,12 @@ cleanEnv();
 const memwarden = require(ROOT);
 const { memoryMonitoring, MemwardenConfigError } = memwarden;
 
+/** Installs memwarden.express(options) the way `how` says: 'use' (app.use) or 'attach'. */
+function install(app, express, options, how) {
+  if (how === 'use') app.use(memwarden.express({ express, ...options }));
+  else assert.equal(memwarden.express.attach(app, { express, ...options }), app);
+}
+
 for (const [name, express] of EXPRESS_VERSIONS) {
   test(`${name}: memory headers carry the cached status and pressure; omitted per route and by excludePaths`, async (t) => {
     const m = await startManager(t, levelOptions('healthy'));
@@ -179,11 +185,11 @@ for (const [name, express] of EXPRESS_VERSIONS) {
     );
   });
 
-  test(`${name}: per-route statistics use the route pattern, base URL and method; unmatched requests share one key`, async (t) => {
+  for (const how of ['use', 'attach']) test(`${name}, ${how}: per-route statistics use the route pattern, base URL and method; unmatched requests share one key`, async (t) => {
     const m = await startManager(t, levelOptions('healthy'));
     m._clearRequestStats();
     const app = express();
-    app.use(memwarden.express({ express, monitor: { memorySampleRate: 1 } }));
+    install(app, express, { monitor: { memorySampleRate: 1 } }, how);
     app.get('/users/:id', (req, res) => res.json({ id: req.params.id }));
     app.get('/slow', (req, res) => setTimeout(() => res.send('slow'), 60));
     const shop = express.Router();
@@ -212,6 +218,92 @@ for (const [name, express] of EXPRESS_VERSIONS) {
     assert.equal(metrics.requests.correlation.gcPauseVsLatency.enoughData, false);
     assert.match(metrics.requests.correlation.gcPauseVsLatency.reason, /not enough data/);
     assert.ok(metrics.requests.totalRequests >= 30);
+  });
+
+  test(`${name}: attach() serves the headers, the memory routes and the app's routes; on Express 5 before the app's own middleware`, async (t) => {
+    await startManager(t, levelOptions('healthy'));
+    const app = express();
+    const order = [];
+    app.use((req, res, next) => {
+      order.push(`app middleware sees ${res.getHeader('X-Memory-Status')}`);
+      next();
+    });
+    memwarden.express.attach(app, { express });
+    app.get('/work', (req, res) => res.send('ok'));
+    const { base } = await listen(app, t);
+    const r = await request(base, '/work');
+    assert.equal(r.status, 200);
+    assert.equal(r.text, 'ok');
+    assert.equal(r.headers.get('x-memory-status'), 'healthy');
+    assert.match(r.headers.get('x-memory-usage'), /^\d+(\.\d)?$/);
+    // Express 5: before every layer of the app; Express 4: app.use() where attach() was called.
+    assert.deepEqual(order, [name === 'express 5' ? 'app middleware sees healthy' : 'app middleware sees undefined']);
+    const h = await request(base, '/api/memory/health?verbose=1');
+    assert.equal(h.status, 200);
+    assert.equal(h.json.status, 'healthy');
+    assert.equal(h.headers.get('x-memory-status'), 'healthy');
+    const missing = await request(base, '/api/memory/nope');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.json.error.code, 'ERR_NOT_FOUND');
+    assert.equal((await request(base, '/nope')).status, 404, "the app's own 404");
+    assert.throws(() => memwarden.express.attach(app, { express }), /app=.* is invalid; accepted: an application without memwarden attached/);
+  });
+
+  test(`${name}: attach() at emergency sheds with 503 + Retry-After; exempt routes and the memory routes stay 200; a custom handler gets Express's req and res`, async (t) => {
+    await startManager(t, levelOptions('emergency'));
+    const app = express();
+    let reached = 0;
+    memwarden.express.attach(app, { express });
+    app.get('/work', (req, res) => {
+      reached++;
+      res.send('ok');
+    });
+    app.get('/healthz', (req, res) => res.send('alive'));
+    const { base } = await listen(app, t);
+    const r = await request(base, '/work');
+    assert.equal(r.status, 503);
+    assert.equal(r.headers.get('retry-after'), '10');
+    assert.equal(r.json.error.code, 'ERR_MEMORY_PRESSURE');
+    assert.equal(r.headers.get('x-memory-status'), 'emergency');
+    assert.equal(reached, 0);
+    assert.equal((await request(base, '/healthz')).status, 200);
+    const h = await request(base, '/api/memory/health');
+    assert.equal(h.status, 200);
+    assert.equal(h.json.status, 'emergency');
+
+    const app2 = express();
+    const seen = [];
+    memwarden.express.attach(app2, {
+      express,
+      pressure: {
+        cleanupLevel: false,
+        handler(req, res, next, snapshot) {
+          seen.push(snapshot.status);
+          if (req.query.pass === '1') return next();
+          return res.status(429).json({ busy: true, path: req.path });
+        },
+      },
+    });
+    app2.get('/work', (req, res) => res.send('passed'));
+    const l2 = await listen(app2, t);
+    const c = await request(l2.base, '/work?x=1');
+    assert.equal(c.status, 429);
+    assert.deepEqual(c.json, { busy: true, path: '/work' });
+    const passed = await request(l2.base, '/work?pass=1');
+    assert.equal(passed.status, 200);
+    assert.equal(passed.text, 'passed');
+    assert.deepEqual(seen, ['emergency', 'emergency']);
+  });
+
+  test(`${name}: attach() below the shedding level rejects nothing (control)`, async (t) => {
+    await startManager(t, levelOptions('critical'));
+    const app = express();
+    memwarden.express.attach(app, { express, pressure: { cleanupLevel: false } });
+    app.get('/work', (req, res) => res.send('ok'));
+    const { base } = await listen(app, t);
+    const r = await request(base, '/work');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('x-memory-status'), 'critical');
   });
 }
 
@@ -244,6 +336,17 @@ test('memwarden.express(): routes added to the returned router still run (the fa
   const work = await request(base, '/work');
   assert.equal(work.text, 'ok');
   assert.equal(work.headers.get('x-memory-status'), 'healthy');
+});
+
+test('memwarden.express.attach() names a bad app and validates its options like memwarden.express()', () => {
+  for (const bad of [undefined, null, {}, () => {}, 'app']) {
+    assert.throws(
+      () => memwarden.express.attach(bad),
+      (err) => err instanceof TypeError && err.code === 'ERR_MEMWARDEN_INVALID_ARG' && /memwarden\.express\.attach\(\): app=.* is invalid; accepted: an Express application/.test(err.message),
+    );
+  }
+  const express = EXPRESS_VERSIONS[0][1];
+  assert.throws(() => memwarden.express.attach(express(), { express, path: 'api' }), (err) => err instanceof MemwardenConfigError && /memwarden\.express\.attach\(\): path="api" is invalid/.test(err.message));
 });
 
 test('factories validate options once, name the option, the value and what is accepted, and return named functions', () => {

@@ -2,14 +2,16 @@
 // Overhead benchmark: `npm run bench:overhead`.
 //
 // An Express "hello world" bare, and the same app with memwarden's full stack
-// (memwarden.express(): memory headers, per-route request monitoring, load
-// shedding, and the /api/memory router), each in its own child process on
-// 127.0.0.1. autocannon (in this process) loads one server at a time, in
-// interleaved rounds whose order alternates (bare first, then full first, ...), so
-// drift of the machine hits both alike. Prints req/s and p99 latency per round,
-// the median throughput ratio (full / bare; target >= 0.98) and the median p99s,
-// and each server's own CPU time per request (process.cpuUsage() over the run /
-// requests served), which does not depend on how the load generator fares.
+// (memory headers, per-route request monitoring, load shedding, and the /api/memory
+// router) installed the two documented ways: `use` is
+// app.use(memwarden.express()), `attach` is memwarden.express.attach(app). Each app
+// runs in its own child process on 127.0.0.1. autocannon (in this process) loads one
+// server at a time, in interleaved rounds whose order rotates (bare, use, attach;
+// then use, attach, bare; ...), so drift of the machine hits all alike. Prints
+// req/s and p99 latency per round, the median throughput ratio of each variant to
+// bare (target >= 0.98) and the median p99s, and each server's own CPU time per
+// request (process.cpuUsage() over the run / requests served), which does not
+// depend on how the load generator fares.
 //
 // Where `taskset` exists and there are at least 2 CPUs, the servers are pinned to
 // the last CPU and autocannon to the others: on a 2-core machine, a load generator
@@ -17,7 +19,7 @@
 //
 // Options (environment): ROUNDS (default 5), DURATION_S (default 5, per run),
 // CONNECTIONS (default 10), EXPRESS=express|express4 (default express, i.e. 5),
-// WARMUP_S (default 3), PIN=0 to not pin.
+// WARMUP_S (default 3), PIN=0 to not pin, VARIANTS (default use,attach).
 // It is a benchmark, not a test: the exit code is 0 whatever the verdict.
 
 const { spawn, execFileSync } = require('node:child_process');
@@ -34,10 +36,12 @@ async function serve(variant, expressName) {
   const express = require(path.join(ROOT, 'node_modules', expressName));
   const app = express();
   app.disable('x-powered-by');
-  if (variant === 'full') {
+  if (variant !== 'bare') {
     const memwarden = require(ROOT);
     await memwarden.MemoryManagerService.getInstance().initialize();
-    app.use(memwarden.express({ express }));
+    if (variant === 'use') app.use(memwarden.express({ express }));
+    else if (variant === 'attach') memwarden.express.attach(app, { express });
+    else throw new Error(`unknown variant ${variant}`);
   }
   let served = 0;
   app.get('/', (req, res) => {
@@ -137,55 +141,65 @@ async function main() {
   const warmup = Number(process.env.WARMUP_S || 3);
   const expressName = process.env.EXPRESS || 'express';
   const expressVersion = require(path.join(ROOT, 'node_modules', expressName, 'package.json')).version;
+  const measured = (process.env.VARIANTS || 'use,attach').split(',').filter(Boolean);
+  for (const v of measured) if (v !== 'use' && v !== 'attach') throw new Error(`VARIANTS: ${v} is not use or attach`);
+  const variants = ['bare', ...measured];
   const pin = pinning();
   if (pin) execFileSync('taskset', ['-p', '-c', pin.load, String(process.pid)], { stdio: 'ignore' });
-  const servers = { bare: await startServer('bare', expressName, pin), full: await startServer('full', expressName, pin) };
+  const servers = {};
+  for (const v of variants) servers[v] = await startServer(v, expressName, pin);
   try {
     console.log(
       `express ${expressVersion}, node ${process.version}, ${rounds} rounds x ${seconds} s per app, ${connections} connections, ` +
-        `warm-up ${warmup} s each; order alternates per round; ` +
+        `warm-up ${warmup} s each; order rotates per round; ` +
         (pin ? `servers pinned to CPU ${pin.server}, autocannon to CPU ${pin.load}` : 'not pinned'),
     );
-    for (const v of ['bare', 'full']) if (warmup > 0) await load(servers[v].port, warmup, connections);
+    console.log('use = app.use(memwarden.express()), attach = memwarden.express.attach(app)');
+    for (const v of variants) if (warmup > 0) await load(servers[v].port, warmup, connections);
     const rows = [];
     for (let r = 1; r <= rounds; r++) {
-      const order = r % 2 === 1 ? ['bare', 'full'] : ['full', 'bare'];
+      const k = (r - 1) % variants.length;
+      const order = [...variants.slice(k), ...variants.slice(0, k)];
       const row = { round: r, order: order.join('→') };
       for (const v of order) {
         await ask(servers[v].child, 'start');
         const res = await load(servers[v].port, seconds, connections);
         const cpu = await ask(servers[v].child, 'stop');
         if (res.errors || res.non2xx) throw new Error(`${v}: ${res.errors} errors, ${res.non2xx} non-2xx responses`);
-        row[v] = { rps: res.requests.average, p99: res.latency.p99, p50: res.latency.p50, cpuUs: cpu.cpuUsPerRequest };
+        row[v] = { rps: res.requests.average, p99: res.latency.p99, cpuUs: cpu.cpuUsPerRequest };
       }
-      row.ratio = row.full.rps / row.bare.rps;
-      row.cpuRatio = row.bare.cpuUs / row.full.cpuUs;
+      for (const v of measured) {
+        row[v].ratio = row[v].rps / row.bare.rps;
+        row[v].cpuRatio = row.bare.cpuUs / row[v].cpuUs;
+      }
       rows.push(row);
       console.log(
-        `round ${r} (${row.order}): bare ${row.bare.rps.toFixed(0)} req/s p99 ${row.bare.p99} ms ${row.bare.cpuUs.toFixed(1)} µs/req | ` +
-          `full ${row.full.rps.toFixed(0)} req/s p99 ${row.full.p99} ms ${row.full.cpuUs.toFixed(1)} µs/req | ratio ${row.ratio.toFixed(3)}`,
+        `round ${r} (${row.order}): ` +
+          variants
+            .map((v) => `${v} ${row[v].rps.toFixed(0)} req/s p99 ${row[v].p99} ms ${row[v].cpuUs.toFixed(1)} µs/req` + (v === 'bare' ? '' : ` ratio ${row[v].ratio.toFixed(3)}`))
+            .join(' | '),
       );
     }
-    const ratio = median(rows.map((x) => x.ratio));
     console.log('');
-    const cpuRatio = median(rows.map((x) => x.cpuRatio));
-    console.log('| round | order | bare req/s | bare p99 ms | bare CPU µs/req | full req/s | full p99 ms | full CPU µs/req | full/bare req/s |');
-    console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+    const cell = (x) => `${pad(x.rps.toFixed(0), 6)} | ${pad(x.p99, 3)} | ${x.cpuUs.toFixed(1)}`;
+    console.log(`| round | order | ${variants.map((v) => `${v} req/s | ${v} p99 ms | ${v} CPU µs/req`).join(' | ')} | ${measured.map((v) => `${v}/bare req/s`).join(' | ')} |`);
+    console.log(`|---:|---|${variants.map(() => '---:|---:|---:|').join('')}${measured.map(() => '---:|').join('')}`);
     for (const x of rows) {
-      console.log(
-        `| ${x.round} | ${x.order} | ${pad(x.bare.rps.toFixed(0), 6)} | ${pad(x.bare.p99, 3)} | ${x.bare.cpuUs.toFixed(1)} | ` +
-          `${pad(x.full.rps.toFixed(0), 6)} | ${pad(x.full.p99, 3)} | ${x.full.cpuUs.toFixed(1)} | ${x.ratio.toFixed(3)} |`,
-      );
+      console.log(`| ${x.round} | ${x.order} | ${variants.map((v) => cell(x[v])).join(' | ')} | ${measured.map((v) => x[v].ratio.toFixed(3)).join(' | ')} |`);
     }
+    const med = (v, f) => median(rows.map((x) => x[v][f]));
     console.log(
-      `| median | | ${median(rows.map((x) => x.bare.rps)).toFixed(0)} | ${median(rows.map((x) => x.bare.p99))} | ${median(rows.map((x) => x.bare.cpuUs)).toFixed(1)} | ` +
-        `${median(rows.map((x) => x.full.rps)).toFixed(0)} | ${median(rows.map((x) => x.full.p99))} | ${median(rows.map((x) => x.full.cpuUs)).toFixed(1)} | ${ratio.toFixed(3)} |`,
+      `| median | | ${variants.map((v) => `${med(v, 'rps').toFixed(0)} | ${med(v, 'p99')} | ${med(v, 'cpuUs').toFixed(1)}`).join(' | ')} | ` +
+        `${measured.map((v) => med(v, 'ratio').toFixed(3)).join(' | ')} |`,
     );
     console.log('');
-    console.log(
-      `throughput ratio (median of rounds): ${ratio.toFixed(3)}; target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}`,
-    );
-    console.log(`server CPU per request, bare / full (median of rounds): ${cpuRatio.toFixed(3)}`);
+    for (const v of measured) {
+      const ratio = med(v, 'ratio');
+      console.log(
+        `${v}: throughput ratio to bare (median of rounds) ${ratio.toFixed(3)}; target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}; ` +
+          `server CPU per request, bare / ${v}: ${med(v, 'cpuRatio').toFixed(3)}`,
+      );
+    }
   } finally {
     for (const s of Object.values(servers)) s.child.kill();
   }

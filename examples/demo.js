@@ -1,7 +1,7 @@
 'use strict';
 // A small Express app using memwarden: `npm start`, then open http://127.0.0.1:3000/
 //
-// memwarden.express() adds the memory headers, per-route request statistics, load
+// memwarden.express.attach(app) adds the memory headers, per-route request statistics, load
 // shedding at emergency, and the /api/memory endpoints. POST /retain grows memory so
 // you can watch the status, the alerts and the shedding; a cleanup strategy drops
 // what /retain kept when memory is critical.
@@ -37,7 +37,7 @@ async function main() {
   });
 
   const app = express();
-  app.use(memwarden.express());
+  memwarden.express.attach(app);
 
   app.get('/', memoryMonitoring.omitMemoryHeaders(), (req, res) => {
     const m = memory.getHealthMetrics();

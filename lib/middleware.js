@@ -13,6 +13,8 @@ const DEFAULT_EXEMPT_PATHS = Object.freeze(['/api/memory', '/health', '/healthz'
 // The per-request step of each middleware, for memwarden.express() to chain them
 // without an Express layer each: (req, res, next) => true to continue.
 const kStep = Symbol('memwarden.step');
+// handleMemoryPressure()'s lowest level with something to do (cleanup or shedding).
+const kMinLevel = Symbol('memwarden.minLevel');
 
 // Every header name an addMemoryHeaders() was configured with (omitMemoryHeaders removes them).
 const headerNames = new Set(['X-Memory-Status', 'X-Memory-Usage']);
@@ -442,6 +444,7 @@ function handleMemoryPressure(options) {
     if (step(req, res, next)) next();
   }
   memwardenHandleMemoryPressure[kStep] = step;
+  memwardenHandleMemoryPressure[kMinLevel] = minLevel;
   return memwardenHandleMemoryPressure;
 }
 
@@ -453,4 +456,4 @@ const memoryMonitoring = Object.freeze({
   DEFAULT_EXEMPT_PATHS,
 });
 
-module.exports = { memoryMonitoring, addMemoryHeaders, monitorRequestMemory, handleMemoryPressure, omitMemoryHeaders, DEFAULT_EXEMPT_PATHS, kStep };
+module.exports = { memoryMonitoring, addMemoryHeaders, monitorRequestMemory, handleMemoryPressure, omitMemoryHeaders, DEFAULT_EXEMPT_PATHS, kStep, kMinLevel };
