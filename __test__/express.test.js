@@ -247,6 +247,25 @@ for (const [name, express] of EXPRESS_VERSIONS) {
     assert.equal(missing.json.error.code, 'ERR_NOT_FOUND');
     assert.equal((await request(base, '/nope')).status, 404, "the app's own 404");
     assert.throws(() => memwarden.express.attach(app, { express }), /app=.* is invalid; accepted: an application without memwarden attached/);
+
+    // skip functions get Express's req (req.path, req.query), as with app.use().
+    const m = memwarden.MemoryManagerService.getInstance();
+    m._clearRequestStats();
+    const app2 = express();
+    memwarden.express.attach(app2, {
+      express,
+      headers: { skip: (req) => req.path === '/quiet' },
+      monitor: { skip: (req) => req.query.untimed === '1' },
+    });
+    app2.get('/quiet', (req, res) => res.send('q'));
+    app2.get('/loud', (req, res) => res.send('l'));
+    const l2 = await listen(app2, t);
+    assert.equal((await request(l2.base, '/quiet')).headers.get('x-memory-status'), null);
+    assert.equal((await request(l2.base, '/loud')).headers.get('x-memory-status'), 'healthy');
+    await request(l2.base, '/loud?untimed=1');
+    const routes = (await request(l2.base, '/api/memory/metrics')).json.requests.routes;
+    assert.equal(routes.find((x) => x.route === 'GET /loud').count, 1, 'the skipped request was not timed');
+    assert.equal(routes.find((x) => x.route === 'GET /quiet').count, 1);
   });
 
   test(`${name}: attach() at emergency sheds with 503 + Retry-After; exempt routes and the memory routes stay 200; a custom handler gets Express's req and res`, async (t) => {

@@ -22,7 +22,7 @@ const PKG_DIR = path.resolve(__dirname, '..');
 // The package has no "exports" field, so require('memwarden') does not resolve
 // from inside its own directory: children require it by absolute path instead.
 const memwarden = require(PKG_DIR);
-const native = require(path.join(PKG_DIR, 'lib', 'native'));
+const { median, childEnv: benchEnv } = require('./support');
 
 const MB = 1024 * 1024;
 const FAST_INTERVAL_MS = '250'; // MEMORY_MONITORING_INTERVAL for the note lines
@@ -45,13 +45,8 @@ const PLATFORM_HINTS = new Set(['RENDER', 'NODE_ENV', 'DYNO', 'FLY_APP_NAME', 'M
 // ---------------------------------------------------------------------------
 // Child processes
 
-/** The environment for a child: the settings variables removed, `extra` added. */
-function childEnv(extra = {}) {
-  const env = { ...process.env };
-  for (const name of native.envVariableNames()) if (!PLATFORM_HINTS.has(name)) delete env[name];
-  delete env.NODE_OPTIONS; // keep children comparable (no preloads, no flags from outside)
-  return { ...env, ...extra };
-}
+/** The environment for a child: the settings variables removed (platform hints kept), `extra` added. */
+const childEnv = (extra = {}) => benchEnv(extra, PLATFORM_HINTS);
 
 /** Runs `node --expose-gc -e script ...args`; resolves to the JSON the child printed last. */
 function runChild(script, args, env, onSpawn = () => {}) {
@@ -272,12 +267,6 @@ function cpuFigures(child, control, ticksPerSecond) {
 
 // ---------------------------------------------------------------------------
 // Statistics and printing
-
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 function spread(values) {
   return { median: median(values), min: Math.min(...values), max: Math.max(...values) };

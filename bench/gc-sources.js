@@ -8,6 +8,7 @@
 // collection, collected by restarting the profiler every 250 ms). It prints the work
 // done per second and each source's throughput relative to none.
 const { execFileSync } = require('node:child_process');
+const { median } = require('./support');
 
 const ROUNDS = Number(process.env.ROUNDS || 5);
 const SECONDS = Number(process.env.SECONDS || 4);
@@ -71,10 +72,6 @@ for (let r = 0; r < ROUNDS; r++) {
   for (const m of modes) results[m].push(row[m]);
   console.log(`round ${r + 1}: ${modes.map((m) => `${m} ${(row[m].opsPerSec / 1000).toFixed(1)}k ops/s (${row[m].collections} GCs seen)`).join(', ')}`);
 }
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)];
-};
 // Ratios are taken per round (same machine state), then the median.
 const ratio = (m) => median(results[m].map((x, i) => x.opsPerSec / results.none[i].opsPerSec));
 console.log('\nsource               throughput vs none (median of per-round ratios)');

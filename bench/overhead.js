@@ -26,6 +26,8 @@ const { spawn, execFileSync } = require('node:child_process');
 const os = require('node:os');
 const path = require('node:path');
 
+const { median, childEnv } = require('./support');
+
 const ROOT = path.resolve(__dirname, '..');
 const TARGET_RATIO = 0.98;
 
@@ -70,13 +72,6 @@ async function serve(variant, expressName) {
 
 // ---------------------------------------------------------------------------
 // Parent: run the rounds.
-
-function childEnv() {
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) if (/^MEMORY_|^PROACTIVE_GC/.test(name)) delete env[name];
-  delete env.NODE_OPTIONS;
-  return env;
-}
 
 /** The CPU lists for servers and load generator, or null when not pinning. */
 function pinning() {
@@ -127,11 +122,6 @@ function load(port, seconds, connections) {
   });
 }
 
-const median = (xs) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const pad = (s, n) => String(s).padStart(n);
 
 async function main() {

@@ -4,7 +4,7 @@
 // (headers, request monitoring, load shedding) in that order without an Express
 // layer each, and the /api/memory router mounted at `path`.
 const { MemoryManagerService } = require('./manager');
-const { addMemoryHeaders, monitorRequestMemory, handleMemoryPressure, DEFAULT_EXEMPT_PATHS, kStep, kMinLevel } = require('./middleware');
+const { addMemoryHeaders, monitorRequestMemory, handleMemoryPressure, DEFAULT_EXEMPT_PATHS, kStep, kMinLevel, kCallsApp } = require('./middleware');
 const { createMemoryRouter, loadExpress } = require('./router');
 const { v, validateOptions, fail, underPrefix } = require('./options');
 const { invalidArgument } = require('./errors');
@@ -56,11 +56,15 @@ function buildParts(where, options) {
   }
   const memoryRouter = o.path !== false && o.router !== false ? createMemoryRouter({ express, ...withManager(o.router) }) : null;
   const mount = memoryRouter === null ? null : o.path;
+  const headersMiddleware = headers === false ? null : addMemoryHeaders(headers);
+  const monitorMiddleware = monitor === false ? null : monitorRequestMemory(monitor);
   return {
     express,
     manager,
-    headers: headers === false ? null : addMemoryHeaders(headers)[kStep],
-    monitor: monitor === false ? null : monitorRequestMemory(monitor)[kStep],
+    headers: headersMiddleware === null ? null : headersMiddleware[kStep],
+    headersCallsApp: headersMiddleware !== null && headersMiddleware[kCallsApp],
+    monitor: monitorMiddleware === null ? null : monitorMiddleware[kStep],
+    monitorCallsApp: monitorMiddleware !== null && monitorMiddleware[kCallsApp],
     pressure: pressureMiddleware === null ? null : pressureMiddleware[kStep],
     pressureMinLevel: pressureMiddleware === null ? Infinity : pressureMiddleware[kMinLevel],
     memoryRouter,
@@ -140,7 +144,14 @@ function attach(app, options) {
     return app;
   }
   const parts = buildParts('memwarden.express.attach()', options);
-  const { headers, monitor, pressure, pressureMinLevel, manager, forUs } = parts;
+  const { pressure, pressureMinLevel, manager, forUs } = parts;
+  // Steps with a `skip` function run after Express's set-up (it may use req.path,
+  // req.query...), for every request; the others at the entry.
+  const headers = parts.headersCallsApp ? null : parts.headers;
+  const monitor = parts.monitorCallsApp ? null : parts.monitor;
+  const lateHeaders = parts.headersCallsApp ? parts.headers : null;
+  const lateMonitor = parts.monitorCallsApp ? parts.monitor : null;
+  const markAll = lateHeaders !== null || lateMonitor !== null;
   // The memory router mounted at `path`, dispatched to directly (no steps: they ran).
   let routes = null;
   if (parts.memoryRouter !== null) {
@@ -159,7 +170,7 @@ function attach(app, options) {
     if ((headers === null || headers(req, res)) && (monitor === null || monitor(req, res))) {
       const ours = forUs(req);
       const snap = ours || pressure === null ? null : manager.getRequestSnapshot();
-      if (ours || (snap !== null && snap.level >= pressureMinLevel)) {
+      if (markAll || ours || (snap !== null && snap.level >= pressureMinLevel)) {
         marked = req;
         markedOurs = ours;
         try {
@@ -177,6 +188,8 @@ function attach(app, options) {
     marked = null;
     const self = this;
     const go = (err) => (err ? done(err) : routerHandle.call(self, req, res, done));
+    if (lateHeaders !== null) lateHeaders(req, res);
+    if (lateMonitor !== null) lateMonitor(req, res);
     if (pressure !== null && !pressure(req, res, go, markedOurs)) return undefined;
     if (markedOurs && routes !== null) return routes.handle(req, res, go);
     return routerHandle.call(self, req, res, done);

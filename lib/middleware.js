@@ -15,6 +15,10 @@ const DEFAULT_EXEMPT_PATHS = Object.freeze(['/api/memory', '/health', '/healthz'
 const kStep = Symbol('memwarden.step');
 // handleMemoryPressure()'s lowest level with something to do (cleanup or shedding).
 const kMinLevel = Symbol('memwarden.minLevel');
+// true on a middleware whose step calls the app's own code (a `skip` option), which
+// may use Express's additions to req and res: memwarden.express.attach() runs it after
+// Express has set them up.
+const kCallsApp = Symbol('memwarden.callsApp');
 
 // Every header name an addMemoryHeaders() was configured with (omitMemoryHeaders removes them).
 const headerNames = new Set(['X-Memory-Status', 'X-Memory-Usage']);
@@ -62,6 +66,7 @@ function addMemoryHeaders(options) {
     next();
   }
   memwardenMemoryHeaders[kStep] = step;
+  memwardenMemoryHeaders[kCallsApp] = skip !== null;
   return memwardenMemoryHeaders;
 }
 
@@ -362,6 +367,7 @@ function monitorRequestMemory(options) {
     next();
   }
   memwardenMonitorRequest[kStep] = step;
+  memwardenMonitorRequest[kCallsApp] = skip !== null;
   return memwardenMonitorRequest;
 }
 
@@ -456,4 +462,4 @@ const memoryMonitoring = Object.freeze({
   DEFAULT_EXEMPT_PATHS,
 });
 
-module.exports = { memoryMonitoring, addMemoryHeaders, monitorRequestMemory, handleMemoryPressure, omitMemoryHeaders, DEFAULT_EXEMPT_PATHS, kStep, kMinLevel };
+module.exports = { memoryMonitoring, addMemoryHeaders, monitorRequestMemory, handleMemoryPressure, omitMemoryHeaders, DEFAULT_EXEMPT_PATHS, kStep, kMinLevel, kCallsApp };

@@ -84,6 +84,15 @@ function resultOf(run) {
 }
 
 /** For fixtures: prints the result line the parent reads with resultOf(). */
+/** Runs a fixture's async main(); an error is printed and fails the process (exit code 1, or exit(1) at once with `exit`). */
+function runMain(main, { exit = false } = {}) {
+  main().catch((err) => {
+    console.error(err);
+    if (exit) process.exit(1);
+    else process.exitCode = 1;
+  });
+}
+
 function emitResult(value) {
   process.stdout.write(`${RESULT_MARKER}${JSON.stringify(value)}\n`);
 }
@@ -138,6 +147,7 @@ module.exports = {
   runNode,
   resultOf,
   emitResult,
+  runMain,
   describeRun,
   SAMPLER_THREAD_NAME,
   SAMPLER_COMM,

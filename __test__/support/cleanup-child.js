@@ -2,7 +2,7 @@
 // Fixture (run with --expose-gc): a strategy drops ~40 MB of retained objects, the
 // built-in force_gc runs after it (lower priority) and must measure the heap it
 // freed. Also records what clear_memory_snapshots reports.
-const { ROOT, MiB, emitResult } = require('./child');
+const { ROOT, MiB, emitResult, runMain } = require('./child');
 const { MemoryManagerService } = require(ROOT);
 
 async function main() {
@@ -23,7 +23,4 @@ async function main() {
   emitResult({ actions, heapMb: process.memoryUsage().heapUsed / MiB, retained: retained === null });
   await m.shutdown();
 }
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main);

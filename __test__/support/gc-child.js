@@ -7,7 +7,7 @@
 // Prints what happened; the spec asserts on it.
 
 const v8 = require('node:v8');
-const { ROOT, MiB, emitResult } = require('./child');
+const { ROOT, MiB, emitResult, runMain } = require('./child');
 const { MemoryManagerService } = require(ROOT);
 
 const mode = process.argv[2];
@@ -82,7 +82,4 @@ async function main() {
   await m.shutdown();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main);

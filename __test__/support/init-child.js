@@ -8,7 +8,7 @@
 // does NOT shut down, so the parent can check that nothing was left running
 // (the process must exit by itself).
 
-const { ROOT, emitResult, canCountThreads, countSamplerThreads } = require('./child');
+const { ROOT, emitResult, canCountThreads, countSamplerThreads, runMain } = require('./child');
 const { MemoryManagerService } = require(ROOT);
 
 const expr = process.argv[2];
@@ -49,7 +49,4 @@ async function main() {
   await m.shutdown();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main);

@@ -9,7 +9,7 @@
 //   node leak-child.js gcfail     fills the old generation, then forced GCs that free nothing
 // Prints one result line (see support/child.js).
 const v8 = require('node:v8');
-const { ROOT, emitResult } = require('./child');
+const { ROOT, emitResult, runMain } = require('./child');
 const { MemoryManagerService } = require(ROOT);
 
 const mode = process.argv[2];
@@ -114,7 +114,4 @@ async function main() {
   await m.shutdown();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main, { exit: true });

@@ -19,7 +19,7 @@
 //
 // Prints the events and measurements; the spec asserts on them.
 
-const { ROOT, MiB, emitResult, waitFor } = require('./child');
+const { ROOT, MiB, emitResult, waitFor, runMain } = require('./child');
 const { MemoryManagerService } = require(ROOT);
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with --expose-gc');
@@ -174,7 +174,4 @@ async function main() {
   await m.shutdown();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main);

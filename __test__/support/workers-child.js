@@ -6,7 +6,7 @@
 
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
-const { emitResult, waitFor, canCountThreads, countSamplerThreads } = require('./child');
+const { emitResult, waitFor, canCountThreads, countSamplerThreads, runMain } = require('./child');
 
 const WORKERS = 4;
 
@@ -49,7 +49,4 @@ async function main() {
   emitResult(out);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main);
