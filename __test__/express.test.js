@@ -220,7 +220,7 @@ for (const [name, express] of EXPRESS_VERSIONS) {
     assert.ok(metrics.requests.totalRequests >= 30);
   });
 
-  test(`${name}: attach() serves the headers, the memory routes and the app's routes; on Express 5 before the app's own middleware`, async (t) => {
+  test(`${name}: attach() serves the headers (set before the app's own middleware), the memory routes and the app's routes`, async (t) => {
     await startManager(t, levelOptions('healthy'));
     const app = express();
     const order = [];
@@ -236,8 +236,8 @@ for (const [name, express] of EXPRESS_VERSIONS) {
     assert.equal(r.text, 'ok');
     assert.equal(r.headers.get('x-memory-status'), 'healthy');
     assert.match(r.headers.get('x-memory-usage'), /^\d+(\.\d)?$/);
-    // Express 5: before every layer of the app; Express 4: app.use() where attach() was called.
-    assert.deepEqual(order, [name === 'express 5' ? 'app middleware sees healthy' : 'app middleware sees undefined']);
+    // The headers are set where the request enters the app, before its first layer.
+    assert.deepEqual(order, ['app middleware sees healthy']);
     const h = await request(base, '/api/memory/health?verbose=1');
     assert.equal(h.status, 200);
     assert.equal(h.json.status, 'healthy');
@@ -312,6 +312,26 @@ for (const [name, express] of EXPRESS_VERSIONS) {
     assert.equal(passed.status, 200);
     assert.equal(passed.text, 'passed');
     assert.deepEqual(seen, ['emergency', 'emergency']);
+  });
+
+  test(`${name}: attach() on a sub-application mounted under a prefix`, async (t) => {
+    await startManager(t, levelOptions('emergency'));
+    const app = express();
+    const sub = express();
+    memwarden.express.attach(sub, { express, path: '/mem' });
+    sub.get('/work', (req, res) => res.send('ok'));
+    app.use('/internal', sub);
+    app.get('/outside', (req, res) => res.send('outside'));
+    const { base } = await listen(app, t);
+    const h = await request(base, '/internal/mem/health');
+    assert.equal(h.status, 200, h.text.slice(0, 200));
+    assert.equal(h.json.status, 'emergency');
+    const w = await request(base, '/internal/work');
+    assert.equal(w.status, 503);
+    assert.equal(w.headers.get('x-memory-status'), 'emergency');
+    const o = await request(base, '/outside');
+    assert.equal(o.status, 200, 'the parent app is not shed');
+    assert.equal(o.headers.get('x-memory-status'), null);
   });
 
   test(`${name}: attach() below the shedding level rejects nothing (control)`, async (t) => {

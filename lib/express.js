@@ -116,18 +116,23 @@ function memwardenExpress(options) {
 
 /**
  * memwarden.express.attach(app, options?): what app.use(memwarden.express(options))
- * does, without a middleware layer in the application (on Express 5 any layer, even
- * an empty one, measured ~2.5 % of a hello world's server work). Returns `app`.
+ * does, with the per-request work moved to where it is cheapest. Returns `app`.
  *
- * Express 5: the application's `handle` (where a request enters it) runs the
- * header and monitoring steps, which need only Node's req and res, and goes on.
- * A request for memwarden's endpoints, or any request while the memory status is at
- * the pressure middleware's levels, is also marked; the application's router
- * (`app.router`, documented), entered synchronously by `handle` once Express has set
- * up req and res, then runs the pressure step (a custom handler gets Express's req
- * and res) and the memory router before the application's first layer. Everything
- * memwarden does thus happens before the application's own middleware, as with a
- * first app.use(). Express 4 (no `app.router`): app.use(memwarden.express(options)).
+ * Express gives each request's req and res objects a shape of their own when it
+ * sets them up (Object.setPrototypeOf to app.request / app.response), which makes
+ * every property access on them from a middleware a lookup the JIT cannot cache;
+ * and on Express 5 any middleware layer, even an empty one, costs ~1.5-2 % of a hello
+ * world's server work. So the application's `handle` (where Node's request enters
+ * it, before that set-up) runs the header and monitoring steps, which need only
+ * Node's req and res, and goes on. A request for memwarden's endpoints, any request
+ * while the status is at the pressure middleware's levels, and every request when
+ * a header or monitor step has a `skip` function (app code, which may use req.path)
+ * is also marked for the rest: the late steps, the pressure step (a custom handler
+ * gets Express's req and res) and the memory router. That runs once Express has set
+ * up req and res: on Express 5 when the application's router (`app.router`, created
+ * on first access) starts, before the app's first layer; on Express 4 (no
+ * `app.router`) in a middleware added where attach() is called (Express 4's layers
+ * cost next to nothing).
  */
 function attach(app, options) {
   if (typeof app !== 'function' || typeof app.use !== 'function' || typeof app.handle !== 'function') {
@@ -136,17 +141,8 @@ function attach(app, options) {
   if (app[kAttached] === true) {
     throw invalidArgument('memwarden.express.attach(): app', '[an application memwarden is attached to]', 'an application without memwarden attached');
   }
-  // Express 4 has app.lazyrouter() and an `app.router` getter that throws.
-  const express5 = typeof app.lazyrouter !== 'function' && app.router != null && typeof app.router.handle === 'function';
-  if (!express5) {
-    app.use(memwardenExpress(options));
-    app[kAttached] = true;
-    return app;
-  }
   const parts = buildParts('memwarden.express.attach()', options);
   const { pressure, pressureMinLevel, manager, forUs } = parts;
-  // Steps with a `skip` function run after Express's set-up (it may use req.path,
-  // req.query...), for every request; the others at the entry.
   const headers = parts.headersCallsApp ? null : parts.headers;
   const monitor = parts.monitorCallsApp ? null : parts.monitor;
   const lateHeaders = parts.headersCallsApp ? parts.headers : null;
@@ -158,57 +154,54 @@ function attach(app, options) {
     routes = parts.express.Router();
     routes.use(parts.mount, parts.memoryRouter);
   }
-  const appHandle = app.handle;
-  const appRouter = app.router;
-  const routerHandle = appRouter.handle;
-  // The request `handle` marked for the router's slow path: set just before the
-  // synchronous call into Express's handle, which ends by calling the router.
-  let marked = null;
-  let markedOurs = false;
+  // Requests marked at the entry: req → whether it is for the memory routes.
+  const pending = new WeakMap();
 
+  const appHandle = app.handle;
   app.handle = function memwardenAppHandle(req, res, callback) {
-    if ((headers === null || headers(req, res)) && (monitor === null || monitor(req, res))) {
-      const ours = forUs(req);
-      const snap = ours || pressure === null ? null : manager.getRequestSnapshot();
-      if (markAll || ours || (snap !== null && snap.level >= pressureMinLevel)) {
-        marked = req;
-        markedOurs = ours;
-        try {
-          return appHandle.call(this, req, res, callback);
-        } finally {
-          if (marked === req) routerNotEntered();
-          marked = null;
-        }
-      }
+    if (headers !== null) headers(req, res);
+    if (monitor !== null) monitor(req, res);
+    const ours = forUs(req);
+    if (markAll || ours) pending.set(req, ours);
+    else if (pressure !== null) {
+      const snap = manager.getRequestSnapshot();
+      if (snap !== null && snap.level >= pressureMinLevel) pending.set(req, false);
     }
     return appHandle.call(this, req, res, callback);
   };
-  appRouter.handle = function memwardenRouterHandle(req, res, done) {
-    if (marked !== req) return routerHandle.call(this, req, res, done);
-    marked = null;
-    const self = this;
-    const go = (err) => (err ? done(err) : routerHandle.call(self, req, res, done));
+  /** The rest of a marked request, once Express has set up req and res. */
+  const rest = (req, res, next, ours) => {
     if (lateHeaders !== null) lateHeaders(req, res);
     if (lateMonitor !== null) lateMonitor(req, res);
-    if (pressure !== null && !pressure(req, res, go, markedOurs)) return undefined;
-    if (markedOurs && routes !== null) return routes.handle(req, res, go);
-    return routerHandle.call(self, req, res, done);
+    if (pressure !== null && !pressure(req, res, next, ours)) return;
+    if (ours && routes !== null) routes.handle(req, res, next);
+    else next();
   };
+
+  // Express 4 has app.lazyrouter() and an `app.router` getter that throws.
+  const express5 = typeof app.lazyrouter !== 'function' && app.router != null && typeof app.router.handle === 'function';
+  if (express5) {
+    const appRouter = app.router;
+    const routerHandle = appRouter.handle;
+    appRouter.handle = function memwardenRouterHandle(req, res, done) {
+      const ours = pending.get(req);
+      if (ours === undefined) return routerHandle.call(this, req, res, done);
+      pending.delete(req);
+      const self = this;
+      rest(req, res, (err) => (err ? done(err) : routerHandle.call(self, req, res, done)), ours);
+      return undefined;
+    };
+  } else {
+    app.use(function memwardenAttached(req, res, next) {
+      const ours = pending.get(req);
+      if (ours === undefined) return next();
+      pending.delete(req);
+      return rest(req, res, next, ours);
+    });
+  }
   app[kAttached] = true;
   return app;
 }
 memwardenExpress.attach = attach;
-
-let warnedRouterNotEntered = false;
-/** Express's handle returned without entering app.router: a request marked for the pressure step or the memory routes missed them. */
-function routerNotEntered() {
-  if (warnedRouterNotEntered) return;
-  warnedRouterNotEntered = true;
-  process.emitWarning(
-    "memwarden: express.attach(): the application's handle returned without entering app.router; load shedding and the memory routes " +
-      'did not run for that request (use app.use(memwarden.express()) with this Express version)',
-    'MemwardenWarning',
-  );
-}
 
 module.exports = { memwardenExpress };
