@@ -5,8 +5,10 @@ const manager: MemoryManagerService = MemoryManagerService.getInstance();
 const info: Readonly<NativeBindingInfo> = nativeBinding;
 const source: 'package' | 'local' | 'override' | null = info.source;
 const middleware = memwarden.express({ path: '/api/memory' });
+const app = (req: unknown, res: unknown) => void [req, res];
+const attached: typeof app = memwarden.express.attach(app, { headers: false });
 export async function health(): Promise<HealthReport> {
   await manager.initialize({ monitoringIntervalMs: 5000 });
   return manager.getHealthMetrics();
 }
-export { middleware, source };
+export { middleware, source, attached };
