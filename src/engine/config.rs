@@ -218,17 +218,22 @@ fn parse_text(spec: &Spec, name: &str, text: &str) -> Result<Parsed, Problem> {
             None => bad("is not a known platform"),
         },
         kind => match t.parse::<f64>() {
-            Ok(n) if n.is_finite() => {
-                if check_range(n, kind) {
-                    Ok(Parsed::Num(n))
-                } else if matches!(kind, Kind::Integer { .. }) && n.fract() != 0.0 {
-                    bad("is not a whole number")
-                } else {
-                    bad("is out of range")
-                }
-            }
+            Ok(n) if n.is_finite() => number_in(n, kind)
+                .map(Parsed::Num)
+                .or_else(|what| bad(what)),
             _ => bad("is not a number"),
         },
+    }
+}
+
+/// `n` when `kind` accepts it, else what is wrong with it.
+fn number_in(n: f64, kind: Kind) -> Result<f64, &'static str> {
+    if check_range(n, kind) {
+        Ok(n)
+    } else if matches!(kind, Kind::Integer { .. }) && n.fract() != 0.0 {
+        Err("is not a whole number")
+    } else {
+        Err("is out of range")
     }
 }
 
@@ -251,16 +256,9 @@ fn parse_option(spec: &Spec, value: &Value) -> Result<Parsed, Problem> {
             p
         }),
         (Kind::Platform, _) => bad("is not a string"),
-        (kind, Value::Number(n)) => {
-            let n = n.as_f64().unwrap_or(f64::NAN);
-            if check_range(n, kind) {
-                Ok(Parsed::Num(n))
-            } else if matches!(kind, Kind::Integer { .. }) && n.fract() != 0.0 {
-                bad("is not a whole number")
-            } else {
-                bad("is out of range")
-            }
-        }
+        (kind, Value::Number(n)) => number_in(n.as_f64().unwrap_or(f64::NAN), kind)
+            .map(Parsed::Num)
+            .or_else(|what| bad(what)),
         (_, _) => bad("is not a number"),
     }
 }

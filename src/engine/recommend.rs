@@ -178,17 +178,26 @@ mod tests {
         }
     }
 
+    fn recs(
+        level: Level,
+        usage: &CurrentUsage,
+        trend: &TrendReport,
+        gc_available: bool,
+    ) -> Vec<String> {
+        recommendations(&Facts {
+            level,
+            usage,
+            trend,
+            gc_available,
+            proactive_gc: true,
+        })
+    }
+
     #[test]
     fn healthy_and_gc_available_is_stable() {
         let u = usage();
         let t = trend();
-        let r = recommendations(&Facts {
-            level: Level::Healthy,
-            usage: &u,
-            trend: &t,
-            gc_available: true,
-            proactive_gc: true,
-        });
+        let r = recs(Level::Healthy, &u, &t, true);
         assert_eq!(
             r,
             vec!["Memory usage is stable", "No immediate action required"]
@@ -199,13 +208,7 @@ mod tests {
     fn missing_expose_gc_says_how_to_enable_it() {
         let u = usage();
         let t = trend();
-        let r = recommendations(&Facts {
-            level: Level::Healthy,
-            usage: &u,
-            trend: &t,
-            gc_available: false,
-            proactive_gc: true,
-        });
+        let r = recs(Level::Healthy, &u, &t, false);
         assert!(r.iter().any(|s| s.contains("--expose-gc")));
     }
 
@@ -214,13 +217,7 @@ mod tests {
         let mut u = usage();
         u.heap_size_limit = 2048 << 20;
         let t = trend();
-        let r = recommendations(&Facts {
-            level: Level::Critical,
-            usage: &u,
-            trend: &t,
-            gc_available: true,
-            proactive_gc: true,
-        });
+        let r = recs(Level::Critical, &u, &t, true);
         assert!(r[0].starts_with("Critical"));
         assert!(
             r.iter().any(|s| s.contains("--max-old-space-size=384")),
@@ -235,13 +232,7 @@ mod tests {
         t.is_increasing = true;
         t.growth_rate_bytes_per_sec = 1048576.0 / 60.0;
         t.minutes_to_limit = Some(42.0);
-        let r = recommendations(&Facts {
-            level: Level::Healthy,
-            usage: &u,
-            trend: &t,
-            gc_available: true,
-            proactive_gc: true,
-        });
+        let r = recs(Level::Healthy, &u, &t, true);
         assert!(
             r[0].contains("1.0 MB/min") && r[0].contains("42 min"),
             "{r:?}"

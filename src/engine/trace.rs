@@ -62,6 +62,21 @@ pub struct Trace {
     pub gc: Vec<TraceGc>,
 }
 
+/// `list[i].t` must be a finite, non-negative time, not before the previous one (`prev`, updated).
+fn check_time(errors: &mut Vec<String>, list: &str, i: usize, t: f64, prev: &mut f64) {
+    if !t.is_finite() || t < 0.0 {
+        errors.push(format!(
+            "{list}[{i}].t={t} must be a finite, non-negative time in ms"
+        ));
+    } else if t < *prev {
+        errors.push(format!(
+            "{list}[{i}].t={t} is before {list}[{}].t={prev}: {list} must be sorted by time",
+            i - 1
+        ));
+    }
+    *prev = t;
+}
+
 fn check_bytes(errors: &mut Vec<String>, what: &str, v: f64) {
     if !v.is_finite() {
         errors.push(format!("{what}={v} is not a finite number"));
@@ -114,19 +129,7 @@ pub fn validate(trace: &Trace) -> Result<(), Vec<String>> {
         if errors.len() >= 20 {
             break;
         }
-        if !s.t.is_finite() || s.t < 0.0 {
-            errors.push(format!(
-                "samples[{i}].t={} must be a finite, non-negative time in ms",
-                s.t
-            ));
-        } else if s.t < prev {
-            errors.push(format!(
-                "samples[{i}].t={} is before samples[{}].t={prev}: samples must be sorted by time",
-                s.t,
-                i - 1
-            ));
-        }
-        prev = s.t;
+        check_time(&mut errors, "samples", i, s.t, &mut prev);
         for (f, v) in [
             ("heapUsed", s.heap_used),
             ("heapTotal", s.heap_total),
@@ -145,19 +148,7 @@ pub fn validate(trace: &Trace) -> Result<(), Vec<String>> {
         if errors.len() >= 20 {
             break;
         }
-        if !g.t.is_finite() || g.t < 0.0 {
-            errors.push(format!(
-                "gc[{i}].t={} must be a finite, non-negative time in ms",
-                g.t
-            ));
-        } else if g.t < prev {
-            errors.push(format!(
-                "gc[{i}].t={} is before gc[{}].t={prev}: gc events must be sorted by time",
-                g.t,
-                i - 1
-            ));
-        }
-        prev = g.t;
+        check_time(&mut errors, "gc", i, g.t, &mut prev);
         if kind_index(&g.kind).is_none() {
             errors.push(format!(
                 "gc[{i}].kind={:?} is not a GC kind; accepted: \"minor\", \"major\", \"incremental\", \"weakCallbacks\"",
