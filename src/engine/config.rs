@@ -218,9 +218,7 @@ fn parse_text(spec: &Spec, name: &str, text: &str) -> Result<Parsed, Problem> {
             None => bad("is not a known platform"),
         },
         kind => match t.parse::<f64>() {
-            Ok(n) if n.is_finite() => number_in(n, kind)
-                .map(Parsed::Num)
-                .or_else(|what| bad(what)),
+            Ok(n) if n.is_finite() => number_in(n, kind).map(Parsed::Num).or_else(bad),
             _ => bad("is not a number"),
         },
     }
@@ -258,7 +256,7 @@ fn parse_option(spec: &Spec, value: &Value) -> Result<Parsed, Problem> {
         (Kind::Platform, _) => bad("is not a string"),
         (kind, Value::Number(n)) => number_in(n.as_f64().unwrap_or(f64::NAN), kind)
             .map(Parsed::Num)
-            .or_else(|what| bad(what)),
+            .or_else(bad),
         (_, _) => bad("is not a number"),
     }
 }
