@@ -613,8 +613,9 @@ export declare function createMemoryRouter(options?: MemoryRouterOptions): Middl
 export declare function express(options?: MemwardenExpressOptions): Middleware & { [key: string]: any };
 export declare namespace express {
   /**
-   * What app.use(express(options)) does, without a middleware layer in the app (Express 5;
-   * on Express 4 it is app.use()). Returns `app`. Throws when memwarden is already attached.
+   * What app.use(express(options)) does, at a fraction of the per-request cost: headers and
+   * timing where the request enters the app, the rest only for requests that need it
+   * (README: "memwarden.express.attach"). Returns `app`. Throws when memwarden is already attached.
    */
   function attach<App extends Function>(app: App, options?: MemwardenExpressOptions): App;
 }

@@ -8,10 +8,11 @@
 // twice under valgrind: once for W warm-up requests, once for W + N; the difference
 // divided by N is the cost of one request once the JIT has settled, without start-up
 // and warm-up. That pair runs REPEAT times; the median and the range are printed.
-// The servers run with node --single-threaded: V8's background compiler and GC
-// threads do their work at moments that differ from run to run, and moved the figure
-// of identical runs by up to 17k instructions (3 %); on the main thread the same
-// work moved it by ~5k. Requests come from this process (keep-alive, 4 connections)
+// The servers run with node --single-threaded, so that V8's compiler and GC work is
+// on the main thread. Still, whether a window holds one full collection more or fewer
+// (they fall by timers and heap growth) moves the figure of identical runs by up to
+// ~15k instructions (~3 % of a hello world): differences smaller than the printed
+// ranges mean nothing. Requests come from this process (keep-alive, 4 connections)
 // on 127.0.0.1.
 //
 // Variants: bare (Express hello world), noop (plus one empty app.use: what any

@@ -3,33 +3,60 @@
 //
 // An Express "hello world" bare, and the same app with memwarden's full stack
 // (memory headers, per-route request monitoring, load shedding, and the /api/memory
-// router) installed the two documented ways: `use` is
-// app.use(memwarden.express()), `attach` is memwarden.express.attach(app). Each app
-// runs in its own child process on 127.0.0.1. autocannon (in this process) loads one
-// server at a time, in interleaved rounds whose order rotates (bare, use, attach;
-// then use, attach, bare; ...), so drift of the machine hits all alike. Prints
-// req/s and p99 latency per round, the median throughput ratio of each variant to
-// bare (target >= 0.98) and the median p99s, and each server's own CPU time per
-// request (process.cpuUsage() over the run / requests served), which does not
-// depend on how the load generator fares.
+// router) installed the two documented ways: `use` is app.use(memwarden.express()),
+// `attach` is memwarden.express.attach(app); and `bare-again`, a second bare app, as
+// an A/A check: its ratio to bare shows the error of the method in this run. Each
+// app runs in its own child process on 127.0.0.1; autocannon (in this process) loads
+// one at a time, in short interleaved runs whose order rotates per round, so drift
+// of the machine hits all alike.
+//
+// What the method is built against, measured on a shared 2-core machine: a 5 s run's
+// throughput moves by ±5-10 % from one run to the next; the first run of a round
+// came out a few % faster whichever app it was (so each app takes each position
+// equally often); and one server process stayed 1-2 % faster or slower than an
+// identical one for its whole life (so the servers are started afresh for each of
+// GENERATIONS generations). Many 1 s runs then give a mean that moves by about 1 %.
+//
+// Prints per generation the mean req/s, then per app: mean req/s, p99 latency, the
+// server's own CPU time per request (process.cpuUsage() over the requests it
+// served), the throughput ratio to bare (target >= 0.98) with a 95 % interval from
+// the per-round ratios, and the CPU ratio.
 //
 // Where `taskset` exists and there are at least 2 CPUs, the servers are pinned to
 // the last CPU and autocannon to the others: on a 2-core machine, a load generator
 // and a server competing for both cores made the ratio swing by ±7 % per round.
 //
-// Options (environment): ROUNDS (default 5), DURATION_S (default 5, per run),
-// CONNECTIONS (default 10), EXPRESS=express|express4 (default express, i.e. 5),
-// WARMUP_S (default 3), PIN=0 to not pin, VARIANTS (default use,attach).
+// Options (environment): ROUNDS (default 60, in all), GENERATIONS (default 3),
+// DURATION_S (default 1, per run), CONNECTIONS (default 10), WARMUP_S (default 3),
+// EXPRESS=express|express4 (default express, i.e. 5), PIN=0 to not pin, VARIANTS
+// (default bare-again,use,attach; also noop, attach-no-headers, attach-no-monitor,
+// attach-no-steps: see VARIANTS below).
 // It is a benchmark, not a test: the exit code is 0 whatever the verdict.
 
 const { spawn, execFileSync } = require('node:child_process');
 const os = require('node:os');
 const path = require('node:path');
 
-const { median, childEnv } = require('./support');
+const { childEnv } = require('./support');
 
 const ROOT = path.resolve(__dirname, '..');
 const TARGET_RATIO = 0.98;
+
+// The apps. `use` and `attach` are the two documented ways to install everything;
+// the others (VARIANTS=...) show what a part costs.
+const VARIANTS = {
+  bare: { install: null, what: 'Express hello world' },
+  'bare-again': { install: null, what: 'a second, identical bare app (an A/A check of the method)' },
+  noop: { install: (app) => app.use((req, res, next) => next()), what: 'one empty app.use() (no memwarden)' },
+  use: { install: (app, express, mw) => app.use(mw.express({ express })), what: 'app.use(memwarden.express())' },
+  attach: { install: (app, express, mw) => mw.express.attach(app, { express }), what: 'memwarden.express.attach(app)' },
+  'attach-no-headers': { install: (app, express, mw) => mw.express.attach(app, { express, headers: false }), what: 'attach, headers: false' },
+  'attach-no-monitor': { install: (app, express, mw) => mw.express.attach(app, { express, monitor: false }), what: 'attach, monitor: false' },
+  'attach-no-steps': {
+    install: (app, express, mw) => mw.express.attach(app, { express, headers: false, monitor: false, pressure: false }),
+    what: 'attach with the memory routes only',
+  },
+};
 
 // ---------------------------------------------------------------------------
 // Child: one server.
@@ -38,12 +65,11 @@ async function serve(variant, expressName) {
   const express = require(path.join(ROOT, 'node_modules', expressName));
   const app = express();
   app.disable('x-powered-by');
-  if (variant !== 'bare') {
+  const spec = VARIANTS[variant];
+  if (spec.install !== null) {
     const memwarden = require(ROOT);
     await memwarden.MemoryManagerService.getInstance().initialize();
-    if (variant === 'use') app.use(memwarden.express({ express }));
-    else if (variant === 'attach') memwarden.express.attach(app, { express });
-    else throw new Error(`unknown variant ${variant}`);
+    spec.install(app, express, memwarden);
   }
   let served = 0;
   app.get('/', (req, res) => {
@@ -122,76 +148,93 @@ function load(port, seconds, connections) {
   });
 }
 
-const pad = (s, n) => String(s).padStart(n);
-
 async function main() {
-  const rounds = Number(process.env.ROUNDS || 5);
-  const seconds = Number(process.env.DURATION_S || 5);
+  const seconds = Number(process.env.DURATION_S || 1);
   const connections = Number(process.env.CONNECTIONS || 10);
   const warmup = Number(process.env.WARMUP_S || 3);
+  const generations = Number(process.env.GENERATIONS || 3);
   const expressName = process.env.EXPRESS || 'express';
   const expressVersion = require(path.join(ROOT, 'node_modules', expressName, 'package.json')).version;
-  const measured = (process.env.VARIANTS || 'use,attach').split(',').filter(Boolean);
-  for (const v of measured) if (v !== 'use' && v !== 'attach') throw new Error(`VARIANTS: ${v} is not use or attach`);
+  const measured = (process.env.VARIANTS || 'bare-again,use,attach').split(',').filter((v) => v && v !== 'bare');
+  for (const v of measured) if (!Object.hasOwn(VARIANTS, v)) throw new Error(`VARIANTS: ${v} is not one of ${Object.keys(VARIANTS).join(', ')}`);
   const variants = ['bare', ...measured];
+  // Each app runs in each position of a round equally often within a generation
+  // (the first run of a round measured a few % faster than the others, whichever
+  // app it was).
+  const perGeneration = Math.ceil(Number(process.env.ROUNDS || 60) / generations / variants.length) * variants.length;
+  const rounds = perGeneration * generations;
   const pin = pinning();
   if (pin) execFileSync('taskset', ['-p', '-c', pin.load, String(process.pid)], { stdio: 'ignore' });
-  const servers = {};
-  for (const v of variants) servers[v] = await startServer(v, expressName, pin);
-  try {
-    console.log(
-      `express ${expressVersion}, node ${process.version}, ${rounds} rounds x ${seconds} s per app, ${connections} connections, ` +
-        `warm-up ${warmup} s each; order rotates per round; ` +
-        (pin ? `servers pinned to CPU ${pin.server}, autocannon to CPU ${pin.load}` : 'not pinned'),
-    );
-    console.log('use = app.use(memwarden.express()), attach = memwarden.express.attach(app)');
-    for (const v of variants) if (warmup > 0) await load(servers[v].port, warmup, connections);
-    const rows = [];
-    for (let r = 1; r <= rounds; r++) {
-      const k = (r - 1) % variants.length;
-      const order = [...variants.slice(k), ...variants.slice(0, k)];
-      const row = { round: r, order: order.join('→') };
-      for (const v of order) {
-        await ask(servers[v].child, 'start');
-        const res = await load(servers[v].port, seconds, connections);
-        const cpu = await ask(servers[v].child, 'stop');
-        if (res.errors || res.non2xx) throw new Error(`${v}: ${res.errors} errors, ${res.non2xx} non-2xx responses`);
-        row[v] = { rps: res.requests.average, p99: res.latency.p99, cpuUs: cpu.cpuUsPerRequest };
+  console.log(
+    `express ${expressVersion}, node ${process.version}; ${generations} generations of server processes x ${perGeneration} rounds x ` +
+      `${seconds} s per app, ${connections} connections, warm-up ${warmup} s per app and generation; order rotates per round; ` +
+      (pin ? `servers pinned to CPU ${pin.server}, autocannon to CPU ${pin.load}` : 'not pinned'),
+  );
+  for (const v of variants) console.log(`  ${v}: ${VARIANTS[v].what}`);
+  const rows = [];
+  for (let g = 1; g <= generations; g++) {
+    const servers = {};
+    try {
+      for (const v of variants) servers[v] = await startServer(v, expressName, pin);
+      for (const v of variants) if (warmup > 0) await load(servers[v].port, warmup, connections);
+      const first = rows.length;
+      for (let r = 0; r < perGeneration; r++) {
+        const k = r % variants.length;
+        const order = [...variants.slice(k), ...variants.slice(0, k)];
+        const row = { generation: g };
+        for (const v of order) {
+          await ask(servers[v].child, 'start');
+          const res = await load(servers[v].port, seconds, connections);
+          const cpu = await ask(servers[v].child, 'stop');
+          if (res.errors || res.non2xx) throw new Error(`${v}: ${res.errors} errors, ${res.non2xx} non-2xx responses`);
+          row[v] = { rps: res.requests.average, p99: res.latency.p99, cpuUs: cpu.cpuUsPerRequest };
+        }
+        rows.push(row);
       }
-      for (const v of measured) {
-        row[v].ratio = row[v].rps / row.bare.rps;
-        row[v].cpuRatio = row.bare.cpuUs / row[v].cpuUs;
-      }
-      rows.push(row);
-      console.log(
-        `round ${r} (${row.order}): ` +
-          variants
-            .map((v) => `${v} ${row[v].rps.toFixed(0)} req/s p99 ${row[v].p99} ms ${row[v].cpuUs.toFixed(1)} µs/req` + (v === 'bare' ? '' : ` ratio ${row[v].ratio.toFixed(3)}`))
-            .join(' | '),
-      );
+      const mine = rows.slice(first);
+      const avg = (v) => mine.reduce((sum, x) => sum + x[v].rps, 0) / mine.length;
+      console.log(`generation ${g}: ${variants.map((v) => `${v} ${avg(v).toFixed(0)} req/s` + (v === 'bare' ? '' : ` (${(avg(v) / avg('bare')).toFixed(3)})`)).join(', ')}`);
+    } finally {
+      for (const child of Object.values(servers)) child.child.kill();
     }
-    console.log('');
-    const cell = (x) => `${pad(x.rps.toFixed(0), 6)} | ${pad(x.p99, 3)} | ${x.cpuUs.toFixed(1)}`;
-    console.log(`| round | order | ${variants.map((v) => `${v} req/s | ${v} p99 ms | ${v} CPU µs/req`).join(' | ')} | ${measured.map((v) => `${v}/bare req/s`).join(' | ')} |`);
-    console.log(`|---:|---|${variants.map(() => '---:|---:|---:|').join('')}${measured.map(() => '---:|').join('')}`);
-    for (const x of rows) {
-      console.log(`| ${x.round} | ${x.order} | ${variants.map((v) => cell(x[v])).join(' | ')} | ${measured.map((v) => x[v].ratio.toFixed(3)).join(' | ')} |`);
+  }
+
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const col = (v, f) => rows.map((x) => x[v][f]);
+  const bareRps = mean(col('bare', 'rps'));
+  const bareCpu = mean(col('bare', 'cpuUs'));
+  console.log('');
+  console.log('| app | req/s (mean) | p99 ms (mean) | p99 ms (max) | server CPU µs/req | req/s ratio to bare | ± (95 %) | CPU ratio bare/app |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  const verdicts = [];
+  for (const v of variants) {
+    const rps = mean(col(v, 'rps'));
+    const p99 = col(v, 'p99');
+    const cpu = mean(col(v, 'cpuUs'));
+    let ratio = '';
+    let ci = '';
+    if (v !== 'bare') {
+      // Per-round ratios: their spread gives the interval of the mean ratio.
+      const rs = rows.map((x) => x[v].rps / x.bare.rps);
+      const m = mean(rs);
+      const sd = Math.sqrt(rs.reduce((a, b) => a + (b - m) ** 2, 0) / (rs.length - 1));
+      ci = (1.96 * sd) / Math.sqrt(rs.length);
+      ratio = rps / bareRps;
+      verdicts.push({ v, ratio, ci });
     }
-    const med = (v, f) => median(rows.map((x) => x[v][f]));
     console.log(
-      `| median | | ${variants.map((v) => `${med(v, 'rps').toFixed(0)} | ${med(v, 'p99')} | ${med(v, 'cpuUs').toFixed(1)}`).join(' | ')} | ` +
-        `${measured.map((v) => med(v, 'ratio').toFixed(3)).join(' | ')} |`,
+      `| ${v} | ${rps.toFixed(0)} | ${mean(p99).toFixed(1)} | ${Math.max(...p99)} | ${cpu.toFixed(1)} | ` +
+        `${v === 'bare' ? '' : ratio.toFixed(3)} | ${v === 'bare' ? '' : ci.toFixed(3)} | ${v === 'bare' ? '' : (bareCpu / cpu).toFixed(3)} |`,
     );
-    console.log('');
-    for (const v of measured) {
-      const ratio = med(v, 'ratio');
-      console.log(
-        `${v}: throughput ratio to bare (median of rounds) ${ratio.toFixed(3)}; target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}; ` +
-          `server CPU per request, bare / ${v}: ${med(v, 'cpuRatio').toFixed(3)}`,
-      );
+  }
+  console.log('');
+  console.log(`${rounds} rounds; ratio = mean req/s of the app / mean req/s of bare; ± is 1.96 standard errors of the per-round ratios.`);
+  for (const { v, ratio, ci } of verdicts) {
+    if (v === 'bare-again') {
+      console.log(`bare-again (the same app as bare, another process): ${ratio.toFixed(3)}: how far this run's method is from exact`);
+    } else {
+      console.log(`${v}: ${ratio.toFixed(3)} ± ${ci.toFixed(3)}; target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}`);
     }
-  } finally {
-    for (const s of Object.values(servers)) s.child.kill();
   }
 }
 

@@ -66,6 +66,7 @@ function buildParts(where, options) {
     monitor: monitorMiddleware === null ? null : monitorMiddleware[kStep],
     monitorCallsApp: monitorMiddleware !== null && monitorMiddleware[kCallsApp],
     pressure: pressureMiddleware === null ? null : pressureMiddleware[kStep],
+    pressureCallsApp: pressureMiddleware !== null && pressureMiddleware[kCallsApp],
     pressureMinLevel: pressureMiddleware === null ? Infinity : pressureMiddleware[kMinLevel],
     memoryRouter,
     mount,
@@ -121,18 +122,17 @@ function memwardenExpress(options) {
  * Express gives each request's req and res objects a shape of their own when it
  * sets them up (Object.setPrototypeOf to app.request / app.response), which makes
  * every property access on them from a middleware a lookup the JIT cannot cache;
- * and on Express 5 any middleware layer, even an empty one, costs ~1.5-2 % of a hello
- * world's server work. So the application's `handle` (where Node's request enters
- * it, before that set-up) runs the header and monitoring steps, which need only
- * Node's req and res, and goes on. A request for memwarden's endpoints, any request
- * while the status is at the pressure middleware's levels, and every request when
- * a header or monitor step has a `skip` function (app code, which may use req.path)
- * is also marked for the rest: the late steps, the pressure step (a custom handler
- * gets Express's req and res) and the memory router. That runs once Express has set
- * up req and res: on Express 5 when the application's router (`app.router`, created
- * on first access) starts, before the app's first layer; on Express 4 (no
- * `app.router`) in a middleware added where attach() is called (Express 4's layers
- * cost next to nothing).
+ * and each middleware layer costs the router's dispatch. So everything runs where
+ * Node's request enters the application (its `handle`), before that set-up: the
+ * header and monitoring steps for every request; the pressure step and the memory
+ * router only for a request for memwarden's endpoints, or any request while the
+ * status is at the pressure middleware's levels. All of these need only Node's req
+ * and res. App code given as options (a `skip` function of the header or monitor
+ * step, a pressure `handler`) may use Express's additions (req.path, res.json), so
+ * with such options those steps, and the rest, run for the requests marked at the
+ * entry once Express has set up req and res: on Express 5 when the application's
+ * router (`app.router`) starts on the request, before its first layer; on Express 4
+ * in a middleware added where attach() is called.
  */
 function attach(app, options) {
   if (typeof app !== 'function' || typeof app.use !== 'function' || typeof app.handle !== 'function') {
@@ -148,28 +148,14 @@ function attach(app, options) {
   const lateHeaders = parts.headersCallsApp ? parts.headers : null;
   const lateMonitor = parts.monitorCallsApp ? parts.monitor : null;
   const markAll = lateHeaders !== null || lateMonitor !== null;
+  const afterSetUp = markAll || parts.pressureCallsApp;
   // The memory router mounted at `path`, dispatched to directly (no steps: they ran).
   let routes = null;
   if (parts.memoryRouter !== null) {
     routes = parts.express.Router();
     routes.use(parts.mount, parts.memoryRouter);
   }
-  // Requests marked at the entry: req → whether it is for the memory routes.
-  const pending = new WeakMap();
-
-  const appHandle = app.handle;
-  app.handle = function memwardenAppHandle(req, res, callback) {
-    if (headers !== null) headers(req, res);
-    if (monitor !== null) monitor(req, res);
-    const ours = forUs(req);
-    if (markAll || ours) pending.set(req, ours);
-    else if (pressure !== null) {
-      const snap = manager.getRequestSnapshot();
-      if (snap !== null && snap.level >= pressureMinLevel) pending.set(req, false);
-    }
-    return appHandle.call(this, req, res, callback);
-  };
-  /** The rest of a marked request, once Express has set up req and res. */
+  /** The rest of a marked request: late steps, pressure, memory routes; then `next`. */
   const rest = (req, res, next, ours) => {
     if (lateHeaders !== null) lateHeaders(req, res);
     if (lateMonitor !== null) lateMonitor(req, res);
@@ -177,27 +163,52 @@ function attach(app, options) {
     if (ours && routes !== null) routes.handle(req, res, next);
     else next();
   };
+  // With afterSetUp: requests marked at the entry, req → whether it is for the memory routes.
+  const pending = afterSetUp ? new WeakMap() : null;
 
-  // Express 4 has app.lazyrouter() and an `app.router` getter that throws.
-  const express5 = typeof app.lazyrouter !== 'function' && app.router != null && typeof app.router.handle === 'function';
-  if (express5) {
-    const appRouter = app.router;
-    const routerHandle = appRouter.handle;
-    appRouter.handle = function memwardenRouterHandle(req, res, done) {
-      const ours = pending.get(req);
-      if (ours === undefined) return routerHandle.call(this, req, res, done);
-      pending.delete(req);
-      const self = this;
-      rest(req, res, (err) => (err ? done(err) : routerHandle.call(self, req, res, done)), ours);
-      return undefined;
-    };
-  } else {
-    app.use(function memwardenAttached(req, res, next) {
-      const ours = pending.get(req);
-      if (ours === undefined) return next();
-      pending.delete(req);
-      return rest(req, res, next, ours);
-    });
+  const appHandle = app.handle;
+  app.handle = function memwardenAppHandle(req, res, callback) {
+    if (headers !== null) headers(req, res);
+    if (monitor !== null) monitor(req, res);
+    const ours = forUs(req);
+    let marked = markAll || ours;
+    if (!marked && pressure !== null) {
+      const snap = manager.getRequestSnapshot();
+      marked = snap !== null && snap.level >= pressureMinLevel;
+    }
+    if (!marked) return appHandle.call(this, req, res, callback);
+    if (pending !== null) {
+      pending.set(req, ours);
+      return appHandle.call(this, req, res, callback);
+    }
+    const self = this;
+    // The memory router passes an error on only once its response has started.
+    rest(req, res, (err) => (err ? res.destroy() : appHandle.call(self, req, res, callback)), ours);
+    return undefined;
+  };
+
+  if (pending !== null) {
+    // Express 4 has app.lazyrouter() and an `app.router` getter that throws.
+    const express5 = typeof app.lazyrouter !== 'function' && app.router != null && typeof app.router.handle === 'function';
+    if (express5) {
+      const appRouter = app.router;
+      const routerHandle = appRouter.handle;
+      appRouter.handle = function memwardenRouterHandle(req, res, done) {
+        const ours = pending.get(req);
+        if (ours === undefined) return routerHandle.call(this, req, res, done);
+        pending.delete(req);
+        const self = this;
+        rest(req, res, (err) => (err ? done(err) : routerHandle.call(self, req, res, done)), ours);
+        return undefined;
+      };
+    } else {
+      app.use(function memwardenAttached(req, res, next) {
+        const ours = pending.get(req);
+        if (ours === undefined) return next();
+        pending.delete(req);
+        return rest(req, res, next, ours);
+      });
+    }
   }
   app[kAttached] = true;
   return app;

@@ -15,7 +15,7 @@ const DEFAULT_EXEMPT_PATHS = Object.freeze(['/api/memory', '/health', '/healthz'
 const kStep = Symbol('memwarden.step');
 // handleMemoryPressure()'s lowest level with something to do (cleanup or shedding).
 const kMinLevel = Symbol('memwarden.minLevel');
-// true on a middleware whose step calls the app's own code (a `skip` option), which
+// true on a middleware whose step calls the app's own code (a `skip` or `handler` option), which
 // may use Express's additions to req and res: memwarden.express.attach() runs it after
 // Express has set them up.
 const kCallsApp = Symbol('memwarden.callsApp');
@@ -451,6 +451,7 @@ function handleMemoryPressure(options) {
   }
   memwardenHandleMemoryPressure[kStep] = step;
   memwardenHandleMemoryPressure[kMinLevel] = minLevel;
+  memwardenHandleMemoryPressure[kCallsApp] = handler !== null;
   return memwardenHandleMemoryPressure;
 }
 

@@ -392,7 +392,10 @@ function createMemoryRouter(options) {
     )
     .all(methodNotAllowed('POST'));
   router.use(function memwardenNotFound(req, res) {
-    sendError(res, 404, 'ERR_NOT_FOUND', `no memwarden endpoint at ${req.method} ${req.baseUrl}${req.path}; endpoints: GET health, metrics, leak-detection; POST gc, emergency-cleanup`);
+    // req.url, not Express's req.path: memwarden.express.attach() can dispatch here before Express's set-up.
+    const q = req.url.indexOf('?');
+    const path = q === -1 ? req.url : req.url.slice(0, q);
+    sendError(res, 404, 'ERR_NOT_FOUND', `no memwarden endpoint at ${req.method} ${req.baseUrl}${path}; endpoints: GET health, metrics, leak-detection; POST gc, emergency-cleanup`);
   });
   // eslint-disable-next-line no-unused-vars
   router.use(function memwardenError(err, req, res, next) {
