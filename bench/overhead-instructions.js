@@ -29,44 +29,24 @@ const http = require('node:http');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
+const { median, childEnv, APPS, serveApp, runBench } = require('./support');
 const BUDGET = 0.02; // >= 0.98 of bare throughput, in work per request
 
 // ---------------------------------------------------------------------------
 // Child: one server, exits after `total` requests.
 
 async function serve(variant, expressName, total) {
-  const express = require(path.join(ROOT, 'node_modules', expressName));
-  const app = express();
-  app.disable('x-powered-by');
-  if (variant === 'noop') app.use((req, res, next) => next());
-  if (variant === 'use' || variant === 'attach') {
-    const memwarden = require(ROOT);
-    // Sampling is periodic, not per request: under valgrind (~50x slower) a run of
-    // N requests spans minutes, and the ticks of the default interval would be
-    // counted as per-request work. bench:overhead measures them at full speed.
-    await memwarden.MemoryManagerService.getInstance().initialize({ monitoringIntervalMs: 3_600_000 });
-    if (variant === 'use') app.use(memwarden.express({ express }));
-    else memwarden.express.attach(app, { express });
-  }
+  // Sampling is periodic, not per request: under valgrind (~50x slower) a run of
+  // N requests spans minutes, and the ticks of the default interval would be
+  // counted as per-request work. bench:overhead measures them at full speed.
   let served = 0;
-  app.get('/', (req, res) => {
-    res.send('hello world');
-    if (++served === total) res.on('finish', () => process.exit(0));
-  });
-  const server = app.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+  await serveApp(variant, expressName, { monitoringIntervalMs: 3_600_000 }, (res) => {
+    if (++served === Number(total)) res.on('finish', () => process.exit(0));
   });
 }
 
 // ---------------------------------------------------------------------------
 // Parent.
-
-function childEnv() {
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) if (/^MEMORY_|^PROACTIVE_GC/.test(name)) delete env[name];
-  delete env.NODE_OPTIONS;
-  return env;
-}
 
 /** Sends requests on 4 keep-alive connections until the server goes away. */
 function drive(port) {
@@ -145,7 +125,7 @@ async function main() {
   const expressVersion = require(path.join(ROOT, 'node_modules', expressName, 'package.json')).version;
   const variants = (process.env.VARIANTS || 'bare,noop,use,attach').split(',').filter(Boolean);
   if (!variants.includes('bare')) variants.unshift('bare');
-  for (const v of variants) if (!['bare', 'noop', 'use', 'attach'].includes(v)) throw new Error(`VARIANTS: unknown variant ${v}`);
+  for (const v of variants) if (!Object.hasOwn(APPS, v)) throw new Error(`VARIANTS: ${v} is not one of ${Object.keys(APPS).join(', ')}`);
   console.log(
     `express ${expressVersion}, node ${process.version} ${process.env.NODE_FLAGS ?? '--single-threaded'}; ` +
       `instructions per request = (Ir after ${w + n} requests − Ir after ${w}) / ${n}, ${repeat} times`,
@@ -162,11 +142,6 @@ async function main() {
       k += 2;
     }
   }
-  const median = (xs) => {
-    const s = xs.slice().sort((a, b) => a - b);
-    const m = s.length >> 1;
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-  };
   const bare = median(runs.bare);
   console.log('');
   console.log('| variant | instructions / request (median) | range | added vs bare | added % | budget (2 %) |');
@@ -182,14 +157,4 @@ async function main() {
   }
 }
 
-if (process.argv[2] === '--serve') {
-  serve(process.argv[3], process.argv[4], Number(process.argv[5])).catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-} else {
-  main().catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+runBench(serve, main);

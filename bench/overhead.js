@@ -30,55 +30,24 @@
 // DURATION_S (default 1, per run), CONNECTIONS (default 10), WARMUP_S (default 3),
 // EXPRESS=express|express4 (default express, i.e. 5), PIN=0 to not pin, VARIANTS
 // (default bare-again,use,attach; also noop, attach-no-headers, attach-no-monitor,
-// attach-no-steps: see VARIANTS below).
+// attach-no-steps: see APPS in support.js).
 // It is a benchmark, not a test: the exit code is 0 whatever the verdict.
 
 const { spawn, execFileSync } = require('node:child_process');
 const os = require('node:os');
 const path = require('node:path');
 
-const { childEnv } = require('./support');
+const { childEnv, APPS, serveApp, runBench } = require('./support');
 
 const ROOT = path.resolve(__dirname, '..');
 const TARGET_RATIO = 0.98;
-
-// The apps. `use` and `attach` are the two documented ways to install everything;
-// the others (VARIANTS=...) show what a part costs.
-const VARIANTS = {
-  bare: { install: null, what: 'Express hello world' },
-  'bare-again': { install: null, what: 'a second, identical bare app (an A/A check of the method)' },
-  noop: { install: (app) => app.use((req, res, next) => next()), what: 'one empty app.use() (no memwarden)' },
-  use: { install: (app, express, mw) => app.use(mw.express({ express })), what: 'app.use(memwarden.express())' },
-  attach: { install: (app, express, mw) => mw.express.attach(app, { express }), what: 'memwarden.express.attach(app)' },
-  'attach-no-headers': { install: (app, express, mw) => mw.express.attach(app, { express, headers: false }), what: 'attach, headers: false' },
-  'attach-no-monitor': { install: (app, express, mw) => mw.express.attach(app, { express, monitor: false }), what: 'attach, monitor: false' },
-  'attach-no-steps': {
-    install: (app, express, mw) => mw.express.attach(app, { express, headers: false, monitor: false, pressure: false }),
-    what: 'attach with the memory routes only',
-  },
-};
 
 // ---------------------------------------------------------------------------
 // Child: one server.
 
 async function serve(variant, expressName) {
-  const express = require(path.join(ROOT, 'node_modules', expressName));
-  const app = express();
-  app.disable('x-powered-by');
-  const spec = VARIANTS[variant];
-  if (spec.install !== null) {
-    const memwarden = require(ROOT);
-    await memwarden.MemoryManagerService.getInstance().initialize();
-    spec.install(app, express, memwarden);
-  }
   let served = 0;
-  app.get('/', (req, res) => {
-    served++;
-    res.send('hello world');
-  });
-  const server = app.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
-  });
+  await serveApp(variant, expressName, undefined, () => void served++);
   // The parent asks for CPU time and requests served around each run.
   let cpu0 = null;
   let served0 = 0;
@@ -156,7 +125,7 @@ async function main() {
   const expressName = process.env.EXPRESS || 'express';
   const expressVersion = require(path.join(ROOT, 'node_modules', expressName, 'package.json')).version;
   const measured = (process.env.VARIANTS || 'bare-again,use,attach').split(',').filter((v) => v && v !== 'bare');
-  for (const v of measured) if (!Object.hasOwn(VARIANTS, v)) throw new Error(`VARIANTS: ${v} is not one of ${Object.keys(VARIANTS).join(', ')}`);
+  for (const v of measured) if (!Object.hasOwn(APPS, v)) throw new Error(`VARIANTS: ${v} is not one of ${Object.keys(APPS).join(', ')}`);
   const variants = ['bare', ...measured];
   // Each app runs in each position of a round equally often within a generation
   // (the first run of a round measured a few % faster than the others, whichever
@@ -170,7 +139,7 @@ async function main() {
       `${seconds} s per app, ${connections} connections, warm-up ${warmup} s per app and generation; order rotates per round; ` +
       (pin ? `servers pinned to CPU ${pin.server}, autocannon to CPU ${pin.load}` : 'not pinned'),
   );
-  for (const v of variants) console.log(`  ${v}: ${VARIANTS[v].what}`);
+  for (const v of variants) console.log(`  ${v}: ${APPS[v].what}`);
   const rows = [];
   for (let g = 1; g <= generations; g++) {
     const servers = {};
@@ -238,14 +207,4 @@ async function main() {
   }
 }
 
-if (process.argv[2] === '--serve') {
-  serve(process.argv[3], process.argv[4]).catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-} else {
-  main().catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+runBench(serve, main);

@@ -23,4 +23,73 @@ function childEnv(extra = {}, keep = new Set()) {
   return { ...env, ...extra };
 }
 
-module.exports = { median, childEnv };
+// The Express apps of the overhead benchmarks. `use` and `attach` are the two
+// documented ways to install memwarden's full stack; the others show what a part costs.
+const ROOT = path.join(__dirname, '..');
+const APPS = {
+  bare: { memwarden: false, install: () => {}, what: 'Express hello world' },
+  'bare-again': { memwarden: false, install: () => {}, what: 'a second, identical bare app (an A/A check of the method)' },
+  noop: { memwarden: false, install: (app) => app.use((req, res, next) => next()), what: 'one empty app.use() (no memwarden)' },
+  use: { memwarden: true, install: (app, express, mw) => app.use(mw.express({ express })), what: 'app.use(memwarden.express())' },
+  attach: { memwarden: true, install: (app, express, mw) => mw.express.attach(app, { express }), what: 'memwarden.express.attach(app)' },
+  'attach-no-headers': {
+    memwarden: true,
+    install: (app, express, mw) => mw.express.attach(app, { express, headers: false }),
+    what: 'attach, headers: false',
+  },
+  'attach-no-monitor': {
+    memwarden: true,
+    install: (app, express, mw) => mw.express.attach(app, { express, monitor: false }),
+    what: 'attach, monitor: false',
+  },
+  'attach-no-steps': {
+    memwarden: true,
+    install: (app, express, mw) => mw.express.attach(app, { express, headers: false, monitor: false, pressure: false }),
+    what: 'attach with the memory routes only',
+  },
+};
+
+/**
+ * Starts the hello world app `name` of APPS on 127.0.0.1 (ephemeral port; prints
+ * `{ port }` as a JSON line) with the express package `expressName` of node_modules,
+ * memwarden initialized with `initOptions` where the app uses it. `onRequest(res)`
+ * runs for each request to '/'.
+ */
+async function serveApp(name, expressName, initOptions, onRequest) {
+  const express = require(path.join(ROOT, 'node_modules', expressName));
+  const app = express();
+  app.disable('x-powered-by');
+  const spec = APPS[name];
+  if (spec.memwarden) {
+    const memwarden = require(ROOT);
+    await memwarden.MemoryManagerService.getInstance().initialize(initOptions);
+    spec.install(app, express, memwarden);
+  } else {
+    spec.install(app, express, null);
+  }
+  app.get('/', (req, res) => {
+    res.send('hello world');
+    onRequest(res);
+  });
+  const server = app.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+  });
+  return server;
+}
+
+/** The entry of a benchmark file: `serve(...args)` in a child started with --serve, else `main()`. */
+function runBench(serve, main) {
+  if (process.argv[2] === '--serve') {
+    serve(...process.argv.slice(3)).catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+  } else {
+    main().catch((err) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+  }
+}
+
+module.exports = { median, childEnv, APPS, serveApp, runBench };
