@@ -3,18 +3,15 @@
 // express.Router holding one middleware that runs the three memoryMonitoring steps
 // (headers, request monitoring, load shedding) in that order without an Express
 // layer each, and the /api/memory router mounted at `path`.
+// memwarden.express.attach(app, options): the same, installed at the application's
+// entry instead of as a middleware (cheaper per request; see attach()).
 const { MemoryManagerService } = require('./manager');
 const { addMemoryHeaders, monitorRequestMemory, handleMemoryPressure, DEFAULT_EXEMPT_PATHS, kStep, kMinLevel, kCallsApp } = require('./middleware');
 const { createMemoryRouter, loadExpress } = require('./router');
-const { v, validateOptions, fail, underPrefix } = require('./options');
+const { v, validateOptions, fail, underPrefix, pathOf } = require('./options');
 const { invalidArgument } = require('./errors');
 
 const kAttached = Symbol('memwarden.attached');
-
-const pathOf = (url) => {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-};
 
 const section = (x) => (x === false ? false : v.object()(x));
 const sectionOrFail = (x) => {
@@ -25,10 +22,15 @@ const sectionOrFail = (x) => {
   }
 };
 
+/** The per-request step of a memoryMonitoring middleware, or null. */
+const stepOf = (middleware) => (middleware === null ? null : middleware[kStep]);
+/** Whether a memoryMonitoring middleware calls app code (a `skip` or `handler` option). */
+const callsApp = (middleware) => middleware !== null && middleware[kCallsApp] === true;
+
 /**
- * Validates memwarden.express() options and builds the parts: the three steps (each
- * null when left out), the memory router (null when left out), the mount path, and
- * the manager.
+ * Validates memwarden.express() options and builds the parts: the three middlewares
+ * (each null when left out), the memory router (null when left out), the mount path,
+ * and the manager.
  */
 function buildParts(where, options) {
   const o = validateOptions(where, options, {
@@ -56,18 +58,12 @@ function buildParts(where, options) {
   }
   const memoryRouter = o.path !== false && o.router !== false ? createMemoryRouter({ express, ...withManager(o.router) }) : null;
   const mount = memoryRouter === null ? null : o.path;
-  const headersMiddleware = headers === false ? null : addMemoryHeaders(headers);
-  const monitorMiddleware = monitor === false ? null : monitorRequestMemory(monitor);
   return {
     express,
     manager,
-    headers: headersMiddleware === null ? null : headersMiddleware[kStep],
-    headersCallsApp: headersMiddleware !== null && headersMiddleware[kCallsApp],
-    monitor: monitorMiddleware === null ? null : monitorMiddleware[kStep],
-    monitorCallsApp: monitorMiddleware !== null && monitorMiddleware[kCallsApp],
-    pressure: pressureMiddleware === null ? null : pressureMiddleware[kStep],
-    pressureCallsApp: pressureMiddleware !== null && pressureMiddleware[kCallsApp],
-    pressureMinLevel: pressureMiddleware === null ? Infinity : pressureMiddleware[kMinLevel],
+    headers: headers === false ? null : addMemoryHeaders(headers),
+    monitor: monitor === false ? null : monitorRequestMemory(monitor),
+    pressure: pressureMiddleware,
     memoryRouter,
     mount,
     /**
@@ -86,7 +82,10 @@ function buildParts(where, options) {
  */
 function memwardenExpress(options) {
   const parts = buildParts('memwarden.express()', options);
-  const { headers: a, monitor: b, pressure: c, memoryRouter, forUs } = parts;
+  const { memoryRouter, forUs } = parts;
+  const a = stepOf(parts.headers);
+  const b = stepOf(parts.monitor);
+  const c = stepOf(parts.pressure);
   /** Runs the steps; true when the request goes on. */
   const run = (req, res, next, ours) =>
     (a === null || a(req, res, next)) && (b === null || b(req, res, next)) && (c === null || c(req, res, next, ours));
@@ -142,13 +141,16 @@ function attach(app, options) {
     throw invalidArgument('memwarden.express.attach(): app', '[an application memwarden is attached to]', 'an application without memwarden attached');
   }
   const parts = buildParts('memwarden.express.attach()', options);
-  const { pressure, pressureMinLevel, manager, forUs } = parts;
-  const headers = parts.headersCallsApp ? null : parts.headers;
-  const monitor = parts.monitorCallsApp ? null : parts.monitor;
-  const lateHeaders = parts.headersCallsApp ? parts.headers : null;
-  const lateMonitor = parts.monitorCallsApp ? parts.monitor : null;
+  const { manager, forUs } = parts;
+  const pressure = stepOf(parts.pressure);
+  const pressureMinLevel = pressure === null ? Infinity : parts.pressure[kMinLevel];
+  // Steps that call app code run after Express's set-up ("late"), the others at the entry.
+  const headers = callsApp(parts.headers) ? null : stepOf(parts.headers);
+  const monitor = callsApp(parts.monitor) ? null : stepOf(parts.monitor);
+  const lateHeaders = callsApp(parts.headers) ? stepOf(parts.headers) : null;
+  const lateMonitor = callsApp(parts.monitor) ? stepOf(parts.monitor) : null;
   const markAll = lateHeaders !== null || lateMonitor !== null;
-  const afterSetUp = markAll || parts.pressureCallsApp;
+  const afterSetUp = markAll || callsApp(parts.pressure);
   // The memory router mounted at `path`, dispatched to directly (no steps: they ran).
   let routes = null;
   if (parts.memoryRouter !== null) {

@@ -129,11 +129,15 @@ function underPrefix(path, prefix) {
   return path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47 /* '/' */);
 }
 
-/** The path of a request's original URL, without the query string. */
-function requestPath(req) {
-  const url = req.originalUrl || req.url || '/';
+/** A URL's path: `url` without its query string. */
+function pathOf(url) {
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
+}
+
+/** The path of a request's original URL, without the query string. */
+function requestPath(req) {
+  return pathOf(req.originalUrl || req.url || '/');
 }
 
 /** Whether `path` matches one of the prefixes or RegExps. */
@@ -145,4 +149,4 @@ function matchesPaths(path, paths) {
   return false;
 }
 
-module.exports = { LEVELS, LEVEL_NAMES, show, problem, fail, v, validateOptions, underPrefix, requestPath, matchesPaths };
+module.exports = { LEVELS, LEVEL_NAMES, show, problem, fail, v, validateOptions, underPrefix, pathOf, requestPath, matchesPaths };

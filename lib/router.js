@@ -15,7 +15,7 @@ const { performance } = require('node:perf_hooks');
 const { MemoryManagerService } = require('./manager');
 const { MemwardenConfigError } = require('./errors');
 const { isLoopbackAddress } = require('./address');
-const { v, validateOptions } = require('./options');
+const { v, validateOptions, pathOf } = require('./options');
 
 const TOKEN_ENV = 'MEMORY_ADMIN_TOKEN';
 const MAX_BODY_BYTES = 4096;
@@ -393,9 +393,7 @@ function createMemoryRouter(options) {
     .all(methodNotAllowed('POST'));
   router.use(function memwardenNotFound(req, res) {
     // req.url, not Express's req.path: memwarden.express.attach() can dispatch here before Express's set-up.
-    const q = req.url.indexOf('?');
-    const path = q === -1 ? req.url : req.url.slice(0, q);
-    sendError(res, 404, 'ERR_NOT_FOUND', `no memwarden endpoint at ${req.method} ${req.baseUrl}${path}; endpoints: GET health, metrics, leak-detection; POST gc, emergency-cleanup`);
+    sendError(res, 404, 'ERR_NOT_FOUND', `no memwarden endpoint at ${req.method} ${req.baseUrl}${pathOf(req.url)}; endpoints: GET health, metrics, leak-detection; POST gc, emergency-cleanup`);
   });
   // eslint-disable-next-line no-unused-vars
   router.use(function memwardenError(err, req, res, next) {
