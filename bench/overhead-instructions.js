@@ -29,7 +29,7 @@ const http = require('node:http');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
-const { median, childEnv, APPS, serveApp, runBench } = require('./support');
+const { median, childEnv, envInteger, APPS, serveApp, runBench } = require('./support');
 const BUDGET = 0.02; // >= 0.98 of bare throughput, in work per request
 
 // ---------------------------------------------------------------------------
@@ -117,10 +117,10 @@ async function main() {
     console.log('valgrind is not installed (Debian: apt-get install valgrind); nothing measured.');
     return;
   }
-  const n = Number(process.env.N || 5000);
-  const w = Number(process.env.W || 2500);
-  const repeat = Number(process.env.REPEAT || 3);
-  const jobsLimit = Number(process.env.JOBS || 2);
+  const n = envInteger('N', 5000, 1);
+  const w = envInteger('W', 2500, 1);
+  const repeat = envInteger('REPEAT', 3, 1, 100);
+  const jobsLimit = envInteger('JOBS', 2, 1, 64);
   const expressName = process.env.EXPRESS || 'express';
   const expressVersion = require(path.join(ROOT, 'node_modules', expressName, 'package.json')).version;
   const variants = (process.env.VARIANTS || 'bare,noop,use,attach').split(',').filter(Boolean);

@@ -37,7 +37,7 @@ const { spawn, execFileSync } = require('node:child_process');
 const os = require('node:os');
 const path = require('node:path');
 
-const { childEnv, APPS, serveApp, runBench } = require('./support');
+const { childEnv, envInteger, APPS, serveApp, runBench } = require('./support');
 
 const ROOT = path.resolve(__dirname, '..');
 const TARGET_RATIO = 0.98;
@@ -118,10 +118,10 @@ function load(port, seconds, connections) {
 }
 
 async function main() {
-  const seconds = Number(process.env.DURATION_S || 1);
-  const connections = Number(process.env.CONNECTIONS || 10);
-  const warmup = Number(process.env.WARMUP_S || 3);
-  const generations = Number(process.env.GENERATIONS || 3);
+  const seconds = envInteger('DURATION_S', 1, 1, 3600);
+  const connections = envInteger('CONNECTIONS', 10, 1, 10_000);
+  const warmup = envInteger('WARMUP_S', 3, 0, 3600);
+  const generations = envInteger('GENERATIONS', 3, 1, 100);
   const expressName = process.env.EXPRESS || 'express';
   const expressVersion = require(path.join(ROOT, 'node_modules', expressName, 'package.json')).version;
   const measured = (process.env.VARIANTS || 'bare-again,use,attach').split(',').filter((v) => v && v !== 'bare');
@@ -130,7 +130,7 @@ async function main() {
   // Each app runs in each position of a round equally often within a generation
   // (the first run of a round measured a few % faster than the others, whichever
   // app it was).
-  const perGeneration = Math.ceil(Number(process.env.ROUNDS || 60) / generations / variants.length) * variants.length;
+  const perGeneration = Math.ceil(envInteger('ROUNDS', 60, 1, 100_000) / generations / variants.length) * variants.length;
   const rounds = perGeneration * generations;
   const pin = pinning();
   if (pin) execFileSync('taskset', ['-p', '-c', pin.load, String(process.pid)], { stdio: 'ignore' });

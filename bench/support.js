@@ -23,6 +23,20 @@ function childEnv(extra = {}, keep = new Set()) {
   return { ...env, ...extra };
 }
 
+/**
+ * A whole number from the environment variable `name`, `fallback` when it is unset or
+ * empty; throws naming the variable, its value and the accepted range otherwise.
+ */
+function envInteger(name, fallback, min, max = 1_000_000) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${name}=${JSON.stringify(raw)} is invalid; accepted: a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
 // The Express apps of the overhead benchmarks. `use` and `attach` are the two
 // documented ways to install memwarden's full stack; the others show what a part costs.
 const ROOT = path.join(__dirname, '..');
@@ -92,4 +106,4 @@ function runBench(serve, main) {
   }
 }
 
-module.exports = { median, childEnv, APPS, serveApp, runBench };
+module.exports = { median, childEnv, envInteger, APPS, serveApp, runBench };
