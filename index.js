@@ -33,6 +33,17 @@ module.exports = {
   MemwardenHealthCheckError,
   RequestStats,
   isLoopbackAddress,
+  // Fleet metrics (lib/metrics/), loaded on first use.
+  /** memwarden's metrics in a prom-client registry, collected on scrape (see README "Monitoring a fleet"). */
+  collectMemwardenMetrics: (options) => require('./lib/metrics/prom').collectMemwardenMetrics(options),
+  /** memwarden's metrics as OpenTelemetry observable instruments on the Meter passed in. */
+  observeMemwardenMetrics: (options) => require('./lib/metrics/otel').observeMemwardenMetrics(options),
+  /** In a node:cluster worker: answer the primary's clusterMetrics() requests. */
+  serveClusterMetrics: (options) => require('./lib/metrics/cluster').serveClusterMetrics(options),
+  /** In the node:cluster primary: every worker's metrics as one Prometheus text exposition. */
+  clusterMetrics: Object.assign((options) => require('./lib/metrics/cluster').clusterMetrics(options), {
+    contentType: 'text/plain; version=0.0.4; charset=utf-8',
+  }),
   /** Which native binary was loaded: `{ platform, source, packageName, packageVersion, path }`. */
   nativeBinding: require('./lib/loader').nativeBinding,
 };

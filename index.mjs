@@ -21,5 +21,9 @@ export const {
   MemwardenHealthCheckError,
   RequestStats,
   isLoopbackAddress,
+  collectMemwardenMetrics,
+  observeMemwardenMetrics,
+  serveClusterMetrics,
+  clusterMetrics,
   nativeBinding,
 } = memwarden;

@@ -3,6 +3,7 @@
 //
 //   GET  /health          the health report (SPEC.md's example response and more)
 //   GET  /metrics         details: history, per-route request statistics, GC, alerts, cleanup
+//                         (the Prometheus text format when asked: see lib/metrics/exposition.js)
 //   GET  /leak-detection  the leak detector's verdict and evidence
 //   POST /gc              admin: force a garbage collection
 //   POST /emergency-cleanup  admin: run the cleanup strategies
@@ -16,6 +17,7 @@ const { MemoryManagerService } = require('./manager');
 const { MemwardenConfigError } = require('./errors');
 const { isLoopbackAddress } = require('./address');
 const { v, validateOptions, pathOf } = require('./options');
+const { wantsPrometheus, TextBody, textExposition } = require('./metrics/exposition');
 
 const TOKEN_ENV = 'MEMORY_ADMIN_TOKEN';
 const MAX_BODY_BYTES = 4096;
@@ -52,6 +54,14 @@ function sendJson(res, statusCode, body, headers) {
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(text);
+}
+
+function sendText(res, body) {
+  res.statusCode = 200;
+  res.setHeader('Content-Type', body.contentType);
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Length', Buffer.byteLength(body.text));
+  res.end(body.text);
 }
 
 function sendError(res, statusCode, code, message, headers, extra) {
@@ -232,6 +242,7 @@ function createMemoryRouter(options) {
   const trustProxy = o.trustProxy;
   const rateMs = o.adminRateLimitMs;
   let lastAdminAt = -Infinity;
+  const prometheusText = textExposition({ manager });
 
   /** null when allowed, else [statusCode, code, message, headers]. */
   function refusal(req) {
@@ -271,7 +282,9 @@ function createMemoryRouter(options) {
     function memwardenRead(req, res) {
       if (!manager.initialized) return notInitialized(res);
       try {
-        sendJson(res, 200, build());
+        const body = build(req);
+        if (body instanceof TextBody) sendText(res, body);
+        else sendJson(res, 200, body);
       } catch (err) {
         sendError(res, 500, 'ERR_INTERNAL', `memwarden could not build the response: ${err && err.message}`);
       }
@@ -337,7 +350,9 @@ function createMemoryRouter(options) {
   router
     .route('/metrics')
     .get(
-      reader(() => {
+      reader((req) => {
+        // The Prometheus text format when asked (Accept: text/plain or openmetrics, ?format=prometheus).
+        if (wantsPrometheus(req)) return prometheusText();
         const report = manager.getHealthMetrics();
         const leak = manager.getLeakDetection();
         return {

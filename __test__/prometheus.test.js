@@ -1,0 +1,164 @@
+'use strict';
+// A real Prometheus server scrapes real memwarden apps on 127.0.0.1: a steady app
+// and a leaking app (the memory router's text format, with the admin token in
+// Prometheus's `authorization` setting), a 2-worker node:cluster app (the primary's
+// aggregate), and an app exporting through prom-client. The example alert rules
+// (examples/prometheus/memwarden-rules.yml) are loaded into it. Assertions go
+// through Prometheus's HTTP API; promtool checks the exposition and the rules.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { SUPPORT, ROOT } = require('./support/child');
+const { startFixture, stop, promtool, get, startPrometheus, waitFor } = require('./support/prometheus');
+
+const APP = path.join(SUPPORT, 'metrics-app.js');
+const RULES = path.join(ROOT, 'examples', 'prometheus', 'memwarden-rules.yml');
+const TOKEN = 'fleet-test-token-0123456789abcdef';
+const ENV = { MEMORY_MONITORING_INTERVAL: '250', MEMORY_ADMIN_TOKEN: TOKEN };
+
+const apps = {};
+let prom = null;
+
+before(async () => {
+  const [steady, leak, cluster, promclient] = await Promise.all([
+    startFixture([APP, 'steady'], { env: ENV }),
+    startFixture([APP, 'leak'], { env: ENV }),
+    startFixture([APP, 'cluster'], { env: ENV }),
+    startFixture([APP, 'promclient'], { env: ENV }),
+  ]);
+  Object.assign(apps, { steady, leak, cluster, promclient });
+  const routerJob = (name, port) => `
+  - job_name: ${name}
+    metrics_path: /api/memory/metrics
+    params:
+      format: [prometheus]
+    authorization:
+      credentials: ${TOKEN}
+    static_configs:
+      - targets: ['127.0.0.1:${port}']`;
+  const config = `
+global:
+  scrape_interval: 1s
+  scrape_timeout: 900ms
+  evaluation_interval: 1s
+rule_files:
+  - ${RULES}
+scrape_configs:${routerJob('steady', steady.result.port)}${routerJob('leak', leak.result.port)}
+  - job_name: cluster
+    metrics_path: /metrics
+    static_configs:
+      - targets: ['127.0.0.1:${cluster.result.port}']
+  - job_name: promclient
+    metrics_path: /prom
+    static_configs:
+      - targets: ['127.0.0.1:${promclient.result.port}']
+`;
+  prom = await startPrometheus(config);
+});
+
+after(async () => {
+  if (prom) await prom.stop();
+  await Promise.all(Object.values(apps).map((a) => stop(a.child)));
+});
+
+/** The instant vector for `expr`, polled until it has at least `min` series. */
+async function series(expr, min = 1, timeoutMs = 20_000) {
+  const result = await waitFor(async () => {
+    const data = await prom.query(expr);
+    return data.result.length >= min ? data.result : null;
+  }, { timeoutMs });
+  assert.ok(result, `Prometheus returned fewer than ${min} series for ${expr} within ${timeoutMs} ms\n${prom.logs()}`);
+  return result;
+}
+
+test('every target is scraped without error (the bearer token passes the read rule)', async () => {
+  const up = await series('up == 1', 4);
+  assert.deepEqual(up.map((s) => s.metric.job).sort(), ['cluster', 'leak', 'promclient', 'steady']);
+  const targets = await prom.api('/api/v1/targets');
+  for (const t of targets.activeTargets) assert.equal(t.lastError, '', `${t.labels.job}: ${t.lastError}`);
+});
+
+test('memwarden_usage_ratio and memwarden_leak_confidence arrive with sensible values', async () => {
+  const [usage] = await series('memwarden_usage_ratio{job="steady"}');
+  const ratio = Number(usage.value[1]);
+  // A 512 MB limit and an idle Express app: some tens of MB resident.
+  assert.ok(ratio > 0.01 && ratio < 0.5, `usage ratio ${ratio}`);
+  const [limit] = await series('memwarden_memory_limit_bytes{job="steady"}');
+  assert.equal(Number(limit.value[1]), 512 * 1024 * 1024);
+  assert.equal(limit.metric.source, 'override'); // memoryLimitMb
+  // The ratio is the sampled memory over the limit (same scrape, same snapshot).
+  const [resident] = await series('memwarden_resident_bytes{job="steady"}');
+  assert.ok(Number(resident.value[1]) > 10 * 1024 * 1024, `resident ${resident.value[1]}`);
+  const [confidence] = await series('memwarden_leak_confidence{job="steady"}');
+  const c = Number(confidence.value[1]);
+  assert.ok(c >= 0 && c <= 1, `leak confidence ${c}`);
+  const [status] = await series('sum(memwarden_status{job="steady"})');
+  assert.equal(Number(status.value[1]), 1, 'exactly one status level is 1');
+});
+
+test('a 2-worker cluster shows two series, one per worker label', async () => {
+  const usage = await series('memwarden_usage_ratio{job="cluster"}', 2);
+  assert.deepEqual(usage.map((s) => s.metric.worker).sort(), ['1', '2']);
+  for (const s of usage) assert.ok(Number(s.value[1]) > 0 && Number(s.value[1]) < 1, `worker ${s.metric.worker}: ${s.value[1]}`);
+  const confidence = await series('memwarden_leak_confidence{job="cluster"}', 2);
+  assert.deepEqual(confidence.map((s) => s.metric.worker).sort(), ['1', '2']);
+  const [answered] = await series('memwarden_cluster_workers{job="cluster",state="answered"}');
+  assert.equal(Number(answered.value[1]), 2);
+});
+
+test('through prom-client: memwarden series with the app labels beside the default metrics', async () => {
+  const [usage] = await series('memwarden_usage_ratio{job="promclient"}');
+  assert.equal(usage.metric.service, 'fixture');
+  assert.ok(Number(usage.value[1]) > 0 && Number(usage.value[1]) < 1);
+  await series('process_resident_memory_bytes{job="promclient"}');
+  // Left to prom-client's nodejs_gc_duration_seconds unless asked for.
+  assert.equal((await prom.query('memwarden_gc_duration_seconds_count{job="promclient"}')).result.length, 0);
+  await series('nodejs_gc_duration_seconds_count{job="promclient"}');
+});
+
+test('the exposition passes promtool check metrics', async () => {
+  const res = await get(`http://127.0.0.1:${apps.steady.result.port}/api/memory/metrics`, { Accept: 'text/plain; version=0.0.4', Authorization: `Bearer ${TOKEN}` });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  assert.match(res.text, /^memwarden_usage_ratio \d/m);
+  const check = await promtool(['check', 'metrics'], res.text);
+  assert.equal(check.code, 0, `promtool check metrics:\n${check.stdout}${check.stderr}`);
+  const clusterText = (await get(`http://127.0.0.1:${apps.cluster.result.port}/metrics`)).text;
+  assert.match(clusterText, /worker="2"/);
+  const clusterCheck = await promtool(['check', 'metrics'], clusterText);
+  assert.equal(clusterCheck.code, 0, `promtool check metrics (cluster):\n${clusterCheck.stdout}${clusterCheck.stderr}`);
+});
+
+test('the example rules pass promtool check rules and load into Prometheus', async () => {
+  const check = await promtool(['check', 'rules', RULES]);
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  assert.match(check.stdout, /SUCCESS: 3 rules found/);
+  const { groups } = await prom.api('/api/v1/rules');
+  const rules = groups.flatMap((g) => g.rules);
+  assert.deepEqual(rules.map((r) => r.name).sort(), ['MemwardenEmergency', 'MemwardenLeakSuspected', 'MemwardenTimeToLimitUnder30m']);
+  for (const r of rules) assert.equal(r.health, 'ok', `${r.name}: ${r.lastError}`);
+});
+
+test("with a leaking app the leak rule's expression returns its series, and the alert is pending", async () => {
+  const { groups } = await prom.api('/api/v1/rules');
+  const rule = groups.flatMap((g) => g.rules).find((r) => r.name === 'MemwardenLeakSuspected');
+  assert.equal(rule.duration, 600, 'for: 10m');
+  // The rule's own expression, as Prometheus parsed it, evaluated through the query API.
+  const result = await series(`(${rule.query})`, 1, 60_000);
+  assert.ok(
+    result.some((s) => s.metric.job === 'leak'),
+    `series: ${JSON.stringify(result.map((s) => s.metric))}`,
+  );
+  const [confidence] = await series('memwarden_leak_confidence{job="leak"}');
+  assert.ok(Number(confidence.value[1]) >= 0.5, `confidence ${confidence.value[1]}`);
+  // Prometheus evaluates the rule: pending until the 10 minutes have passed.
+  const alert = await waitFor(async () => {
+    const { alerts } = await prom.api('/api/v1/alerts');
+    return alerts.find((a) => a.labels.alertname === 'MemwardenLeakSuspected' && a.labels.job === 'leak');
+  }, { timeoutMs: 10_000 });
+  assert.ok(alert, 'MemwardenLeakSuspected is listed for the leaking app');
+  assert.equal(alert.state, 'pending');
+  // The leaking app also raised alerts, counted by type and level.
+  const alerts = await series('memwarden_alerts_total{job="leak"}');
+  assert.ok(alerts.some((s) => s.metric.type === 'memory_leak'), JSON.stringify(alerts.map((s) => s.metric)));
+});

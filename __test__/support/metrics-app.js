@@ -1,0 +1,105 @@
+'use strict';
+// Fixture for the metrics specs: an Express app with the memwarden router on
+// 127.0.0.1 (port 0), printing `@@memwarden-result {"port":N,...}` once listening.
+//   node metrics-app.js steady     churn only (no leak)
+//   node metrics-app.js leak       churn, and from 2 s a ~2 MB/s heap leak
+//   node metrics-app.js cluster    a node:cluster primary with 2 workers, each an
+//                                  Express app; the primary serves the aggregated
+//                                  text format on GET /metrics (its own port)
+//   node metrics-app.js promclient steady, plus prom-client's registry with default
+//                                  metrics and collectMemwardenMetrics on GET /prom
+// The token for the router comes from MEMORY_ADMIN_TOKEN (set by the spec).
+const cluster = require('node:cluster');
+const http = require('node:http');
+const { ROOT, emitResult } = require('./child');
+const memwarden = require(ROOT);
+
+const mode = process.argv[2];
+const quiet = { info() {}, warn() {}, error() {} };
+
+let counter = 0;
+const inFlight = [];
+function churn(perTick) {
+  const batch = [];
+  for (let i = 0; i < perTick; i++) batch.push({ id: counter++, body: Array.from({ length: 20 }, (_, k) => ({ k, s: `item-${k}` })) });
+  inFlight.push(batch);
+  if (inFlight.length > 10) inFlight.shift();
+}
+const leaked = [];
+
+async function app({ leak }) {
+  const express = require('express');
+  const m = memwarden.MemoryManagerService.getInstance();
+  await m.initialize({ memoryLimitMb: 512, logger: quiet, leakAttribution: false });
+  const t0 = Date.now();
+  const work = setInterval(() => {
+    churn(20);
+    if (leak && Date.now() - t0 > 2000) for (let i = 0; i < 20; i++) leaked.push({ key: `k${counter++}`, value: 'v'.repeat(1000) });
+  }, 10);
+  const server = express()
+    .use('/api/memory', memwarden.createMemoryRouter())
+    .listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const stop = () => {
+    clearInterval(work);
+    server.close();
+    m.shutdown().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('disconnect', stop);
+  return { server, manager: m };
+}
+
+async function main() {
+  if (mode === 'steady' || mode === 'leak') {
+    const { server } = await app({ leak: mode === 'leak' });
+    emitResult({ port: server.address().port, pid: process.pid });
+    return;
+  }
+  if (mode === 'promclient') {
+    const client = require('prom-client');
+    const { manager } = await app({ leak: false });
+    const register = new client.Registry();
+    client.collectDefaultMetrics({ register });
+    memwarden.collectMemwardenMetrics({ register, manager, labels: { service: 'fixture' } });
+    const server = http.createServer(async (req, res) => {
+      res.setHeader('Content-Type', register.contentType);
+      res.end(await register.metrics());
+    });
+    server.listen(0, '127.0.0.1', () => emitResult({ port: server.address().port, pid: process.pid }));
+    process.on('SIGTERM', () => process.exit(0));
+    return;
+  }
+  if (mode === 'cluster') {
+    if (cluster.isPrimary) {
+      const workers = [cluster.fork(), cluster.fork()];
+      const ports = await Promise.all(workers.map((w) => new Promise((r) => w.on('message', (msg) => msg && msg.port && r(msg.port)))));
+      const server = http.createServer(async (req, res) => {
+        try {
+          const text = await memwarden.clusterMetrics({ timeoutMs: 2000 });
+          res.setHeader('Content-Type', memwarden.clusterMetrics.contentType);
+          res.end(text);
+        } catch (err) {
+          res.statusCode = 500;
+          res.end(String(err && err.message));
+        }
+      });
+      server.listen(0, '127.0.0.1', () => emitResult({ port: server.address().port, workerPorts: ports, pid: process.pid }));
+      process.on('SIGTERM', () => {
+        for (const w of workers) w.kill();
+        process.exit(0);
+      });
+      return;
+    }
+    const { server } = await app({ leak: false });
+    memwarden.serveClusterMetrics();
+    process.send({ port: server.address().port });
+    return;
+  }
+  throw new Error(`unknown mode ${mode}`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err && err.stack}\n`);
+  process.exit(1);
+});
