@@ -8,6 +8,11 @@
 //                                  text format on GET /metrics (its own port)
 //   node metrics-app.js promclient steady, plus prom-client's registry with default
 //                                  metrics and collectMemwardenMetrics on GET /prom
+//   node metrics-app.js aggregator 2 workers with collectMemwardenMetrics on the global
+//                                  registry; the primary prints prom-client's
+//                                  AggregatorRegistry.clusterMetrics() and exits
+//   node metrics-app.js idle-worker a worker with only serveClusterMetrics() and a
+//                                  manager it shuts down: prints how it exited
 // The token for the router comes from MEMORY_ADMIN_TOKEN (set by the spec).
 const cluster = require('node:cluster');
 const http = require('node:http');
@@ -94,6 +99,41 @@ async function main() {
     const { server } = await app({ leak: false });
     memwarden.serveClusterMetrics();
     process.send({ port: server.address().port });
+    return;
+  }
+  if (mode === 'aggregator') {
+    // prom-client's own cluster aggregation over workers that use collectMemwardenMetrics.
+    const client = require('prom-client');
+    // As in prom-client's example: built in the primary and in every worker (it adds
+    // the workers' listeners too).
+    const aggregator = new client.AggregatorRegistry();
+    if (cluster.isPrimary) {
+      const workers = [cluster.fork(), cluster.fork()];
+      await Promise.all(workers.map((w) => new Promise((r) => w.on('message', (msg) => msg === 'ready' && r()))));
+      const text = await aggregator.clusterMetrics();
+      emitResult({ text });
+      for (const w of workers) w.kill();
+      return;
+    }
+    const m = memwarden.MemoryManagerService.getInstance();
+    await m.initialize({ memoryLimitMb: 512, logger: quiet, leakAttribution: false });
+    client.collectDefaultMetrics();
+    memwarden.collectMemwardenMetrics();
+    process.send('ready');
+    return;
+  }
+  if (mode === 'idle-worker') {
+    // A worker whose only work is serveClusterMetrics(): it must still exit on its own.
+    if (cluster.isPrimary) {
+      const w = cluster.fork();
+      const t0 = Date.now();
+      w.on('exit', (code, signal) => emitResult({ code, signal, ms: Date.now() - t0 }));
+      return;
+    }
+    const m = memwarden.MemoryManagerService.getInstance();
+    await m.initialize({ logger: quiet, leakAttribution: false });
+    memwarden.serveClusterMetrics();
+    setTimeout(() => m.shutdown(), 300);
     return;
   }
   throw new Error(`unknown mode ${mode}`);

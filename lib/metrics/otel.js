@@ -36,7 +36,18 @@ function observeMemwardenMetrics(options) {
   const meter = options.meter;
   const isMeter = meter && typeof meter === 'object' && typeof meter.addBatchObservableCallback === 'function' && Object.values(CREATE).every((m) => typeof meter[m] === 'function');
   if (!isMeter) problems.push(['meter', meter, "an OpenTelemetry Meter (require('@opentelemetry/api').metrics.getMeter('my-app'))"]);
-  problems.push(...optionProblems({ labels: options.attributes, workerLabel: options.workerLabel }).map((p) => [p[0].replace(/^labels/, 'attributes'), p[1], p[2]]));
+  problems.push(...optionProblems({ workerLabel: options.workerLabel }));
+  const attrs = options.attributes;
+  if (attrs !== undefined) {
+    if (!attrs || typeof attrs !== 'object' || Array.isArray(attrs)) {
+      problems.push(['attributes', attrs, "an object of attribute names to values, e.g. { 'service.name': 'api' }"]);
+    } else {
+      for (const [k, val] of Object.entries(attrs)) {
+        if (k.length === 0 || k.length > 255) problems.push(['attributes', k, 'attribute names of 1 to 255 characters']);
+        else if (!['string', 'boolean'].includes(typeof val) && !(typeof val === 'number' && Number.isFinite(val))) problems.push([`attributes.${k}`, val, 'a string, a boolean or a finite number']);
+      }
+    }
+  }
   if (problems.length) throw configError(problems);
 
   const source = new MetricsSource({
