@@ -18,14 +18,22 @@ function formatValue(x) {
   return String(x);
 }
 
+// Formatted label sets by label object: the families reuse their label objects from
+// scrape to scrape, so each is formatted once. Label objects are never mutated here.
+const formatted = new WeakMap();
+
 function formatLabels(labels) {
-  let out = '';
+  let out = formatted.get(labels);
+  if (out !== undefined) return out;
+  out = '';
   for (const k in labels) {
     const raw = labels[k];
     const val = typeof raw === 'number' ? formatValue(raw) : String(raw);
     out += `${out ? ',' : ''}${k}="${escapeLabel(val)}"`;
   }
-  return out ? `{${out}}` : '';
+  out = out ? `{${out}}` : '';
+  formatted.set(labels, out);
+  return out;
 }
 
 /**

@@ -290,14 +290,22 @@ const REQUEST_HISTOGRAM = {
   option: 'requestDurations',
 };
 
+/**
+ * The label objects of one histogram series: per bucket (with `le`), +Inf, and the
+ * base. Built once per label set and reused, so a scrape allocates no label objects
+ * (and the text renderer's per-object cache of formatted labels stays valid).
+ */
+function histogramLabels(labels, bounds) {
+  return { buckets: bounds.map((le) => ({ ...labels, le })), inf: { ...labels, le: '+Inf' }, base: labels };
+}
+
 /** Pushes a histogram's series (cumulative buckets, +Inf, _sum, _count) for one label set. */
-function pushHistogram(values, name, labels, bounds, cumulative, count, sum) {
-  for (let i = 0; i < bounds.length; i++) {
-    values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: bounds[i] }, value: cumulative(i) });
-  }
-  values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count });
-  values.push({ metricName: `${name}_sum`, labels, value: sum });
-  values.push({ metricName: `${name}_count`, labels, value: count });
+function pushHistogram(values, name, hl, cumulative, count, sum) {
+  const bucket = `${name}_bucket`;
+  for (let i = 0; i < hl.buckets.length; i++) values.push({ metricName: bucket, labels: hl.buckets[i], value: cumulative(i) });
+  values.push({ metricName: bucket, labels: hl.inf, value: count });
+  values.push({ metricName: `${name}_sum`, labels: hl.base, value: sum });
+  values.push({ metricName: `${name}_count`, labels: hl.base, value: count });
 }
 
 /**
@@ -305,13 +313,13 @@ function pushHistogram(values, name, labels, bounds, cumulative, count, sum) {
  * log-scale histograms, 4 buckets per doubling from 10 µs): each Prometheus bucket
  * counts the requests in log buckets whose upper bound is at most its `le`.
  */
-function requestValues(manager, constLabels) {
+function requestValues(manager, constLabels, labelsFor) {
   const values = [];
   // The public getter (it starts the statistics if monitorRequestMemory() has not).
   const stats = manager.requestStats;
   if (!stats || !(stats.routes instanceof Map)) return values;
   for (const [route, e] of stats.routes) {
-    const labels = { ...constLabels, route };
+    const hl = labelsFor(route, () => histogramLabels({ ...constLabels, route }, REQUEST_BUCKETS));
     const cum = new Float64Array(REQUEST_BUCKETS.length);
     let j = 0;
     let running = 0;
@@ -321,7 +329,7 @@ function requestValues(manager, constLabels) {
       running += e.counts[i];
     }
     while (j < REQUEST_BUCKETS.length) cum[j++] = running;
-    pushHistogram(values, REQUEST_HISTOGRAM.name, labels, REQUEST_BUCKETS, (i) => cum[i], e.count, e.totalMs / 1000);
+    pushHistogram(values, REQUEST_HISTOGRAM.name, hl, (i) => cum[i], e.count, e.totalMs / 1000);
   }
   return values;
 }
@@ -371,6 +379,19 @@ class MetricsSource {
     if (this.requestDurations) this.definitions.push(REQUEST_HISTOGRAM);
     this.names = this.definitions.map((d) => this.prefix + d.name);
     this.stopped = false;
+    // Label objects by definition and label values, reused from scrape to scrape.
+    this.labelSets = this.definitions.map(() => new Map());
+  }
+
+  /** The cached label set `key` of definition `i`, made by `make()` the first time. */
+  labelsFor(i, key, make) {
+    const cache = this.labelSets[i];
+    let labels = cache.get(key);
+    if (labels === undefined) {
+      labels = make();
+      cache.set(key, labels);
+    }
+    return labels;
   }
 
   /** The family of definition `i`, read now (empty values before initialize()). */
@@ -384,12 +405,13 @@ class MetricsSource {
     const constLabels = this.constLabels;
     if (d === GC_HISTOGRAM) {
       for (const [kind, b] of gcPauses.byKind) {
-        pushHistogram(values, name, { ...constLabels, kind }, b.bounds, (k) => b.counts[k], b.count, b.sum);
+        const hl = this.labelsFor(i, kind, () => histogramLabels({ ...constLabels, kind }, b.bounds));
+        pushHistogram(values, name, hl, (k) => b.counts[k], b.count, b.sum);
       }
       return family;
     }
     if (d === REQUEST_HISTOGRAM) {
-      for (const v of requestValues(manager, constLabels)) {
+      for (const v of requestValues(manager, constLabels, (route, make) => this.labelsFor(i, route, make))) {
         v.metricName = name + v.metricName.slice(REQUEST_HISTOGRAM.name.length);
         values.push(v);
       }
@@ -398,7 +420,14 @@ class MetricsSource {
     const report = manager.getHealthMetrics();
     d.read(
       report,
-      (labels, value) => values.push({ labels: labels === null ? constLabels : { ...constLabels, ...labels }, value }),
+      (labels, value) => {
+        if (labels !== null) {
+          let key = '';
+          for (const k in labels) key += `${labels[k]}\u0000`;
+          labels = this.labelsFor(i, key, () => ({ ...constLabels, ...labels }));
+        }
+        values.push({ labels: labels === null ? constLabels : labels, value });
+      },
       this.counters,
     );
     return family;

@@ -1,0 +1,136 @@
+'use strict';
+// npm run bench:scrape — what a Prometheus scrape of memwarden's metrics costs, next
+// to prom-client's own default metrics, early in a process's life (history nearly
+// empty) and once the history is full.
+//
+// In one process, per phase: ROUNDS rounds, each timing SCRAPES scrapes of (order
+// rotated per round)
+//   default  a prom-client Registry with collectDefaultMetrics() (the reference)
+//   prom     a prom-client Registry with collectMemwardenMetrics() only
+//   text     the plain-text route's builder (what GET /api/memory/metrics?format=prometheus
+//            runs inside the router: the families from the cached snapshot, rendered)
+// and prints µs per scrape (medians over rounds) and the median of the per-round
+// ratios to `default` (target <= 1.0). A scrape reads the cached health report; the
+// first read after a new sample rebuilds it (paid once per sample by whichever reader
+// comes first: a scrape, the middleware, /health), shown apart as `rebuild`.
+//
+// Settings (environment): ROUNDS (default 20), SCRAPES (per round, default 200),
+// HISTORY (samples kept, default 240, the default historySize), INTERVAL_MS (sampling
+// interval while the history fills, default 100).
+const { performance } = require('node:perf_hooks');
+const path = require('node:path');
+const { median, envInteger } = require('./support');
+
+const ROUNDS = envInteger('ROUNDS', 20, 3, 1000);
+const SCRAPES = envInteger('SCRAPES', 200, 10, 100_000);
+const HISTORY = envInteger('HISTORY', 240, 16, 100_000);
+const INTERVAL_MS = envInteger('INTERVAL_MS', 100, 100, 60_000);
+
+const ROOT = path.join(__dirname, '..');
+const memwarden = require(ROOT);
+const { textExposition } = require(path.join(ROOT, 'lib', 'metrics', 'exposition'));
+let client;
+try {
+  client = require('prom-client');
+} catch {
+  console.error('bench:scrape needs prom-client (a devDependency): npm install');
+  process.exit(1);
+}
+
+const quiet = { info() {}, warn() {}, error() {} };
+
+async function timeScrapes(scrape) {
+  const t0 = performance.now();
+  for (let i = 0; i < SCRAPES; i++) await scrape();
+  return ((performance.now() - t0) * 1000) / SCRAPES;
+}
+
+async function phase(label, manager, subjects) {
+  const perRound = { default: [], prom: [], text: [] };
+  const ratios = { prom: [], text: [] };
+  const names = Object.keys(subjects);
+  let bytes = {};
+  for (const name of names) bytes[name] = String(await subjects[name]()).length; // warm-up and output size
+  for (const name of names) await timeScrapes(subjects[name]);
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = names.map((_, i) => names[(i + r) % names.length]);
+    const us = {};
+    for (const name of order) us[name] = await timeScrapes(subjects[name]);
+    for (const name of names) perRound[name].push(us[name]);
+    ratios.prom.push(us.prom / us.default);
+    ratios.text.push(us.text / us.default);
+  }
+  // The report rebuild after a new sample (the addon's report(), called directly here).
+  const monitor = manager._monitor;
+  const t0 = performance.now();
+  for (let i = 0; i < SCRAPES; i++) monitor.report();
+  const rebuildUs = ((performance.now() - t0) * 1000) / SCRAPES;
+  const samples = manager.exportTrace().samples.length;
+  return {
+    label,
+    samples,
+    defaultUs: median(perRound.default),
+    promUs: median(perRound.prom),
+    textUs: median(perRound.text),
+    promRatio: median(ratios.prom),
+    textRatio: median(ratios.text),
+    rebuildUs,
+    bytes,
+  };
+}
+
+async function main() {
+  const manager = memwarden.MemoryManagerService.getInstance();
+  await manager.initialize({ monitoringIntervalMs: INTERVAL_MS, historySize: HISTORY, memoryLimitMb: 512, logger: quiet, leakAttribution: false, proactiveGc: false, proactiveCleanup: false });
+  const defaults = new client.Registry();
+  client.collectDefaultMetrics({ register: defaults });
+  const mine = new client.Registry();
+  memwarden.collectMemwardenMetrics({ register: mine, manager });
+  const route = textExposition({ manager });
+  const subjects = {
+    default: () => defaults.metrics(),
+    prom: () => mine.metrics(),
+    text: () => route().text,
+  };
+  const rows = [];
+  rows.push(await phase('empty', manager, subjects));
+  // Run cleanups first (so the counters have series; the built-in clear_memory_snapshots
+  // empties the history), then fill the history.
+  for (let i = 0; i < 3; i++) await manager.performEmergencyCleanup({ force: true, reason: 'bench' });
+  const fillMs = HISTORY * INTERVAL_MS + 2000;
+  process.stderr.write(`filling the history: ${HISTORY} samples at ${INTERVAL_MS} ms (${(fillMs / 1000).toFixed(0)} s)...\n`);
+  const churn = [];
+  const work = setInterval(() => {
+    churn.push(Array.from({ length: 500 }, (_, i) => ({ i })));
+    if (churn.length > 20) churn.shift();
+  }, 20);
+  await new Promise((r) => setTimeout(r, fillMs));
+  clearInterval(work);
+  rows.push(await phase('full', manager, subjects));
+  await manager.shutdown();
+
+  console.log(`node ${process.version}, prom-client ${require('prom-client/package.json').version}; ${ROUNDS} rounds x ${SCRAPES} scrapes per subject; medians`);
+  console.log('history  samples  default µs  prom µs  text µs  prom/default  text/default  rebuild µs  bytes (default/prom/text)');
+  for (const r of rows) {
+    console.log(
+      [
+        r.label.padEnd(7),
+        String(r.samples).padStart(7),
+        r.defaultUs.toFixed(1).padStart(10),
+        r.promUs.toFixed(1).padStart(7),
+        r.textUs.toFixed(1).padStart(7),
+        r.promRatio.toFixed(3).padStart(12),
+        r.textRatio.toFixed(3).padStart(12),
+        r.rebuildUs.toFixed(1).padStart(10),
+        `  ${r.bytes.default}/${r.bytes.prom}/${r.bytes.text}`,
+      ].join('  '),
+    );
+  }
+  const [a, b] = rows;
+  console.log(`full/empty: prom ${(b.promUs / a.promUs).toFixed(2)}, text ${(b.textUs / a.textUs).toFixed(2)}, rebuild ${(b.rebuildUs / a.rebuildUs).toFixed(2)}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
