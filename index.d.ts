@@ -810,3 +810,94 @@ export interface NativeBindingInfo {
   path: string | null;
 }
 export declare const nativeBinding: Readonly<NativeBindingInfo>;
+
+// ---------------------------------------------------------------------------
+// Fleet metrics (lib/metrics/, README "Monitoring a fleet"). prom-client and
+// @opentelemetry/api are optional peers: the types below are structural, so neither
+// needs to be installed to type-check.
+
+/** A metric family in prom-client's metric object shape. */
+export interface MemwardenMetricFamily {
+  name: string;
+  help: string;
+  type: 'gauge' | 'counter' | 'histogram';
+  aggregator?: 'sum' | 'max' | 'min' | 'average' | 'first' | 'omit';
+  values: Array<{ labels: Record<string, string | number>; value: number; metricName?: string }>;
+}
+
+/** The parts of a prom-client Registry memwarden uses. */
+export interface PromClientRegistryLike {
+  registerMetric(metric: unknown): void;
+  getSingleMetric(name: string): unknown;
+  removeSingleMetric(name: string): void;
+}
+
+export interface CollectMemwardenMetricsOptions {
+  /** The registry to add the metrics to. Default: prom-client's global registry (needs prom-client installed). */
+  register?: PromClientRegistryLike;
+  /** Put before every name (`myapp_` gives `myapp_memwarden_usage_ratio`). Default: ''. */
+  prefix?: string;
+  /** Labels added to every series, e.g. `{ service: 'api' }`. Default: none. */
+  labels?: Record<string, string | number>;
+  /** Label naming the cluster worker (node:cluster worker id, or pm2's NODE_APP_INSTANCE); false leaves it out. Default: 'worker'. */
+  workerLabel?: string | false;
+  /** Export memwarden_gc_duration_seconds (prom-client's default metrics already export nodejs_gc_duration_seconds). Default: false. */
+  gcDurations?: boolean;
+  /** Export memwarden_request_duration_seconds{route} from memoryMonitoring.monitorRequestMemory()'s statistics. Default: false. */
+  requestDurations?: boolean;
+  /** Default: MemoryManagerService.getInstance(). */
+  manager?: MemoryManagerService;
+}
+
+/** memwarden's metrics in a prom-client registry, read from the cached snapshot on each scrape. Throws ERR_MEMWARDEN_CONFIG. */
+export declare function collectMemwardenMetrics(options?: CollectMemwardenMetricsOptions): {
+  /** The registered metric names. */
+  names: string[];
+  /** Removes them from the registry (and stops the GC observer when gcDurations was on). */
+  unregister(): void;
+};
+
+/** The parts of an OpenTelemetry Meter memwarden uses (@opentelemetry/api's Meter). */
+export interface OtelMeterLike {
+  createObservableGauge(name: string, options?: { description?: string; unit?: string }): unknown;
+  createObservableCounter(name: string, options?: { description?: string; unit?: string }): unknown;
+  createObservableUpDownCounter(name: string, options?: { description?: string; unit?: string }): unknown;
+  addBatchObservableCallback(callback: (result: any) => void, observables: any[]): void;
+  removeBatchObservableCallback(callback: (result: any) => void, observables: any[]): void;
+}
+
+export interface ObserveMemwardenMetricsOptions {
+  /** The Meter to create the observable instruments on (required). */
+  meter: OtelMeterLike;
+  /** Attributes added to every point, e.g. `{ 'service.name': 'api' }`. Default: none. */
+  attributes?: Record<string, string | number | boolean>;
+  /** Attribute naming the cluster worker; false leaves it out. Default: 'worker'. */
+  workerLabel?: string | false;
+  /** Default: MemoryManagerService.getInstance(). */
+  manager?: MemoryManagerService;
+}
+
+/** memwarden's metrics as OpenTelemetry observable instruments (process.memory.usage, memwarden.*). Throws ERR_MEMWARDEN_CONFIG. */
+export declare function observeMemwardenMetrics(options: ObserveMemwardenMetricsOptions): {
+  /** The instrument names. */
+  names: string[];
+  /** Removes the batch callback. */
+  stop(): void;
+};
+
+/** In a node:cluster worker: answers the primary's clusterMetrics() requests. A no-op without an IPC channel. */
+export declare function serveClusterMetrics(options?: {
+  manager?: MemoryManagerService;
+  labels?: Record<string, string | number>;
+  /** Default: 'worker'. */
+  workerLabel?: string | false;
+  /** Export memwarden_gc_duration_seconds. Default: true. */
+  gcDurations?: boolean;
+}): { stop(): void };
+
+/** In the node:cluster primary: every worker's metrics as one Prometheus text exposition. */
+export declare const clusterMetrics: {
+  (options?: { /** Wait for workers' answers at most this long (1–60000 ms). Default: 2000. */ timeoutMs?: number }): Promise<string>;
+  /** `text/plain; version=0.0.4; charset=utf-8` */
+  readonly contentType: string;
+};

@@ -310,3 +310,35 @@ test('serveClusterMetrics() does not keep a worker alive', async () => {
   assert.equal(app.result.code, 0);
   assert.equal(app.result.signal, null);
 });
+
+test('requestDurations: memwarden_request_duration_seconds{route} from the request statistics, buckets cumulative', async (t) => {
+  const express = EXPRESS_VERSIONS[0][1];
+  const m = await startManager(t, levelOptions('healthy'));
+  const app = express();
+  app.use(memwarden.memoryMonitoring.monitorRequestMemory());
+  app.get('/fast', (req, res) => res.send('ok'));
+  app.get('/slow', (req, res) => setTimeout(() => res.send('ok'), 30));
+  const { base } = await listen(app, t);
+  for (let i = 0; i < 5; i++) await request(base, '/fast');
+  for (let i = 0; i < 3; i++) await request(base, '/slow');
+  const register = new client.Registry();
+  const handle = memwarden.collectMemwardenMetrics({ register, manager: m, requestDurations: true });
+  t.after(() => handle.unregister());
+  const text = await register.metrics();
+  const s = samples(text);
+  const route = (name) => [...s].filter(([k]) => k.startsWith('memwarden_request_duration_seconds') && k.includes(`route="GET ${name}"`));
+  const count = (name) => route(name).find(([k]) => k.startsWith('memwarden_request_duration_seconds_count'))[1];
+  assert.equal(count('/fast'), 5, text);
+  assert.equal(count('/slow'), 3);
+  const slow = route('/slow').filter(([k]) => k.includes('_bucket'));
+  const values = slow.map(([, v]) => v);
+  for (let i = 1; i < values.length; i++) assert.ok(values[i] >= values[i - 1], 'cumulative');
+  assert.equal(values[values.length - 1], 3, '+Inf holds every request');
+  // 30 ms timers: none of the slow requests is at or under 25 ms, all are at or under 1 s.
+  assert.equal(s.get('memwarden_request_duration_seconds_bucket{route="GET /slow",le="0.025"}'), 0);
+  assert.equal(s.get('memwarden_request_duration_seconds_bucket{route="GET /slow",le="1"}'), 3);
+  const sum = route('/slow').find(([k]) => k.startsWith('memwarden_request_duration_seconds_sum'))[1];
+  assert.ok(sum >= 0.09 && sum < 3, `sum ${sum}`);
+  const check = await promtool(['check', 'metrics'], text);
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+});
