@@ -162,3 +162,19 @@ test("with a leaking app the leak rule's expression returns its series, and the 
   const alerts = await series('memwarden_alerts_total{job="leak"}');
   assert.ok(alerts.some((s) => s.metric.type === 'memory_leak'), JSON.stringify(alerts.map((s) => s.metric)));
 });
+
+test('every query of the Grafana dashboard runs on Prometheus; the memory, status and leak panels have data', async () => {
+  const dashboard = JSON.parse(require('node:fs').readFileSync(path.join(ROOT, 'examples', 'grafana-memwarden.json'), 'utf8'));
+  const targets = dashboard.panels.flatMap((p) => (p.targets || []).map((t) => ({ panel: p.title, expr: t.expr })));
+  assert.ok(targets.length >= 14, `${targets.length} queries`);
+  const MUST_HAVE_DATA = ['Memory used / limit', 'V8 heap used / heap limit', 'Status', 'Resident memory and limit', 'Leak confidence', 'Leak suspected', 'Cluster workers answering the primary'];
+  for (const { panel, expr } of targets) {
+    const q = expr.replace(/\$job/g, '.*').replace(/\$instance/g, '.*').replace(/\$__rate_interval/g, '1m');
+    const data = await prom.query(q); // throws on a query Prometheus rejects
+    if (MUST_HAVE_DATA.includes(panel) && !/working_set/.test(q)) assert.ok(data.result.length > 0, `${panel}: ${q}`);
+  }
+  // The status panel's expression maps the one-hot levels to one value per process, 0 to 3.
+  const status = await prom.query('max by (job, instance, worker) (memwarden_status{level="warning"}) * 1 + max by (job, instance, worker) (memwarden_status{level="critical"}) * 2 + max by (job, instance, worker) (memwarden_status{level="emergency"}) * 3');
+  for (const s of status.result) assert.ok([0, 1, 2, 3].includes(Number(s.value[1])), JSON.stringify(s));
+  assert.equal(status.result.filter((s) => s.metric.job === 'cluster').length, 2);
+});
