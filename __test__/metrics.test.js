@@ -342,3 +342,18 @@ test('requestDurations: memwarden_request_duration_seconds{route} from the reque
   const check = await promtool(['check', 'metrics'], text);
   assert.equal(check.code, 0, check.stdout + check.stderr);
 });
+
+test("pm2 cluster mode: NODE_APP_INSTANCE is the worker label; workerLabel: false leaves it out", async (t) => {
+  const m = await startManager(t, levelOptions('healthy'));
+  process.env.NODE_APP_INSTANCE = '3';
+  t.after(() => delete process.env.NODE_APP_INSTANCE);
+  const { textExposition } = require(path.join(ROOT, 'lib/metrics/exposition'));
+  const labelled = samples(textExposition({ manager: m })().text);
+  assert.ok(labelled.has('memwarden_usage_ratio{worker="3"}'), [...labelled.keys()].join('\n'));
+  assert.ok(labelled.has('memwarden_status{worker="3",level="healthy"}'));
+  const register = new client.Registry();
+  memwarden.collectMemwardenMetrics({ register, manager: m, workerLabel: 'instance_id' });
+  assert.match(await register.metrics(), /^memwarden_usage_ratio\{instance_id="3"\} /m);
+  const plain = samples(textExposition({ manager: m, workerLabel: false })().text);
+  assert.ok(plain.has('memwarden_usage_ratio'));
+});

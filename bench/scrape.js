@@ -93,11 +93,21 @@ async function main() {
     prom: () => mine.metrics(),
     text: () => route().text,
   };
+  // The same series in both phases: garbage for a while (every GC kind shows up in the
+  // GC histogram), then cleanups (the counters get their series, and the built-in
+  // clear_memory_snapshots empties the history), then the empty phase.
+  route();
+  const garbage = [];
+  const until = Date.now() + 2000;
+  while (Date.now() < until) {
+    garbage.push(Array.from({ length: 1000 }, (_, i) => ({ i, s: `x${i}` })));
+    if (garbage.length > 2000) garbage.length = 0;
+    if (garbage.length % 100 === 0) await new Promise((r) => setImmediate(r));
+  }
+  garbage.length = 0;
+  for (let i = 0; i < 3; i++) await manager.performEmergencyCleanup({ force: true, reason: 'bench' });
   const rows = [];
   rows.push(await phase('empty', manager, subjects));
-  // Run cleanups first (so the counters have series; the built-in clear_memory_snapshots
-  // empties the history), then fill the history.
-  for (let i = 0; i < 3; i++) await manager.performEmergencyCleanup({ force: true, reason: 'bench' });
   const fillMs = HISTORY * INTERVAL_MS + 2000;
   process.stderr.write(`filling the history: ${HISTORY} samples at ${INTERVAL_MS} ms (${(fillMs / 1000).toFixed(0)} s)...\n`);
   const churn = [];

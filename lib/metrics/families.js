@@ -345,14 +345,15 @@ function constantLabels(labels, workerLabel) {
 }
 
 /**
- * This process's worker id: node:cluster's worker id, else pm2's NODE_APP_INSTANCE
- * (cluster mode), else null (a single process).
+ * This process's worker id: pm2's NODE_APP_INSTANCE (stable across restarts; pm2's
+ * cluster mode also makes the process a node:cluster worker, whose id grows with
+ * every restart), else node:cluster's worker id, else null (a single process).
  */
 function workerId() {
-  const cluster = require('node:cluster');
-  if (cluster.isWorker && cluster.worker) return String(cluster.worker.id);
   const pm2 = process.env.NODE_APP_INSTANCE;
   if (typeof pm2 === 'string' && /^\d+$/.test(pm2)) return pm2;
+  const cluster = require('node:cluster');
+  if (cluster.isWorker && cluster.worker) return String(cluster.worker.id);
   return null;
 }
 
