@@ -746,6 +746,8 @@ export declare class RequestStats {
   constructor(options?: { maxRoutes?: number; windowMs?: number; maxWindows?: number; minWindows?: number; minMemorySamples?: number; now?: number });
   report(now?: number): RequestStatsReport;
   reset(now?: number): { routesDropped: number; windowsDropped: number; requestsDropped: number };
+  /** Read-only view of the per-route latency histograms (counts[i]: requests in log bucket i, 4 per doubling from 10 µs); live arrays, do not modify. */
+  latencyHistograms(): IterableIterator<{ route: string; count: number; totalMs: number; counts: Uint32Array }>;
 }
 
 export interface EnhancedHealthCheck {

@@ -337,6 +337,15 @@ class RequestStats {
     return out.slice(0, limit);
   }
 
+  /**
+   * Read-only view of the per-route latency histograms, for metrics exporters: yields
+   * `{ route, count, totalMs, counts }`, where counts[i] is the number of requests in
+   * bucket i (upper bound bucketUpperMs(i) ms). The arrays are live: do not modify them.
+   */
+  *latencyHistograms() {
+    for (const e of this.routes.values()) yield { route: e.key, count: e.count, totalMs: e.totalMs, counts: e.counts };
+  }
+
   /** Everything, as plain data (closing the current window if it is over). */
   report(now) {
     if (now !== undefined) this.roll(now);

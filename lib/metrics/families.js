@@ -317,14 +317,15 @@ function requestValues(manager, constLabels, labelsFor) {
   const values = [];
   // The public getter (it starts the statistics if monitorRequestMemory() has not).
   const stats = manager.requestStats;
-  if (!stats || !(stats.routes instanceof Map)) return values;
-  for (const [route, e] of stats.routes) {
-    const hl = labelsFor(route, () => histogramLabels({ ...constLabels, route }, REQUEST_BUCKETS));
+  if (!stats || typeof stats.latencyHistograms !== 'function') return values;
+  const { bucketUpperMs } = require('../requestStats');
+  for (const e of stats.latencyHistograms()) {
+    const hl = labelsFor(e.route, () => histogramLabels({ ...constLabels, route: e.route }, REQUEST_BUCKETS));
     const cum = new Float64Array(REQUEST_BUCKETS.length);
     let j = 0;
     let running = 0;
     for (let i = 0; i < e.counts.length; i++) {
-      const upperS = 0.00001 * 2 ** (i / 4);
+      const upperS = bucketUpperMs(i) / 1000;
       while (j < REQUEST_BUCKETS.length && upperS > REQUEST_BUCKETS[j] * (1 + 1e-9)) cum[j++] = running;
       running += e.counts[i];
     }
