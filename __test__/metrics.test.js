@@ -357,3 +357,30 @@ test("pm2 cluster mode: NODE_APP_INSTANCE is the worker label; workerLabel: fals
   const plain = samples(textExposition({ manager: m, workerLabel: false })().text);
   assert.ok(plain.has('memwarden_usage_ratio'));
 });
+
+test('clusterMetrics(): a worker that does not answer is left out after timeoutMs and counted as missing', async () => {
+  const app = await startFixture([path.join(SUPPORT, 'metrics-app.js'), 'cluster-missing'], { timeoutMs: 30_000 });
+  await stop(app.child);
+  const s = samples(app.result.text);
+  assert.equal(s.get('memwarden_cluster_workers{state="answered"}'), 1);
+  assert.equal(s.get('memwarden_cluster_workers{state="missing"}'), 1);
+  const usage = [...s.keys()].filter((k) => k.startsWith('memwarden_usage_ratio'));
+  assert.deepEqual(usage, ['memwarden_usage_ratio{worker="1"}']);
+  assert.ok(app.result.ms >= 450 && app.result.ms < 5000, `${app.result.ms} ms`);
+  const check = await promtool(['check', 'metrics'], app.result.text);
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+});
+
+test('clusterMetrics() in a primary without workers, and with a bad timeout', async () => {
+  const text = await memwarden.clusterMetrics();
+  const s = samples(text);
+  assert.equal(s.get('memwarden_cluster_workers{state="answered"}'), 0);
+  assert.equal(s.get('memwarden_cluster_workers{state="missing"}'), 0);
+  await assert.rejects(memwarden.clusterMetrics({ timeoutMs: 0 }), (err) => err.code === 'ERR_MEMWARDEN_CONFIG' && /timeoutMs=0 is invalid; accepted: a whole number of ms from 1 to 60000/.test(err.message));
+  await assert.rejects(memwarden.clusterMetrics({ timeout: 5 }), (err) => err.code === 'ERR_MEMWARDEN_CONFIG' && /timeout=5 .*no such option; options: timeoutMs/.test(err.message));
+  assert.throws(() => memwarden.serveClusterMetrics({ gcDurations: 1 }), (err) => err.code === 'ERR_MEMWARDEN_CONFIG' && /gcDurations=1 is invalid/.test(err.message));
+  // Outside a worker (no IPC channel) serveClusterMetrics() does nothing.
+  const handle = memwarden.serveClusterMetrics();
+  assert.equal(typeof handle.stop, 'function');
+  assert.equal(process.listenerCount('message'), 0);
+});

@@ -11,6 +11,8 @@
 //   node metrics-app.js aggregator 2 workers with collectMemwardenMetrics on the global
 //                                  registry; the primary prints prom-client's
 //                                  AggregatorRegistry.clusterMetrics() and exits
+//   node metrics-app.js cluster-missing 2 workers, one of which never answers: the
+//                                  primary prints clusterMetrics({ timeoutMs: 500 })
 //   node metrics-app.js idle-worker a worker with only serveClusterMetrics() and a
 //                                  manager it shuts down: prints how it exited
 // The token for the router comes from MEMORY_ADMIN_TOKEN (set by the spec).
@@ -120,6 +122,24 @@ async function main() {
     client.collectDefaultMetrics();
     memwarden.collectMemwardenMetrics();
     process.send('ready');
+    return;
+  }
+  if (mode === 'cluster-missing') {
+    // Two workers; only worker 1 answers: the primary's clusterMetrics() waits out its timeout.
+    if (cluster.isPrimary) {
+      const workers = [cluster.fork(), cluster.fork()];
+      await Promise.all(workers.map((w) => new Promise((r) => w.on('message', (msg) => msg === 'ready' && r()))));
+      const t0 = Date.now();
+      const text = await memwarden.clusterMetrics({ timeoutMs: 500 });
+      emitResult({ text, ms: Date.now() - t0 });
+      for (const w of workers) w.kill();
+      return;
+    }
+    const m = memwarden.MemoryManagerService.getInstance();
+    await m.initialize({ logger: quiet, leakAttribution: false });
+    if (cluster.worker.id === 1) memwarden.serveClusterMetrics();
+    process.send('ready');
+    setInterval(() => {}, 1000); // stays up until the primary kills it
     return;
   }
   if (mode === 'idle-worker') {

@@ -256,7 +256,6 @@ const DEFINITIONS = [
     type: 'counter',
     aggregator: 'sum',
     otel: { name: 'memwarden.alerts', unit: '{alert}', kind: 'counter', attribute: { type: 'memwarden.alert.type', level: 'memwarden.alert.level' } },
-    counters: true,
     read: (r, push, c) => {
       for (const e of c.alerts.values()) push({ type: e.type, level: e.level }, e.count);
     },
@@ -267,7 +266,6 @@ const DEFINITIONS = [
     type: 'counter',
     aggregator: 'sum',
     otel: { name: 'memwarden.cleanup.freed', unit: 'By', kind: 'counter', attribute: { strategy: 'memwarden.cleanup.strategy' } },
-    counters: true,
     read: (r, push, c) => {
       for (const [strategy, bytes] of c.freed) push({ strategy }, bytes);
     },
@@ -280,14 +278,12 @@ const GC_HISTOGRAM = {
   help: 'Garbage collection pauses observed by memwarden, in seconds, by kind (minor, major, incremental, weakcb).',
   type: 'histogram',
   aggregator: 'sum',
-  option: 'gcDurations',
 };
 const REQUEST_HISTOGRAM = {
   name: 'memwarden_request_duration_seconds',
   help: 'Request durations measured by memoryMonitoring.monitorRequestMemory(), in seconds, by route.',
   type: 'histogram',
   aggregator: 'sum',
-  option: 'requestDurations',
 };
 
 /**
