@@ -384,3 +384,17 @@ test('clusterMetrics() in a primary without workers, and with a bad timeout', as
   assert.equal(typeof handle.stop, 'function');
   assert.equal(process.listenerCount('message'), 0);
 });
+
+test('collectMemwardenMetrics in an OpenMetrics registry: counters named as prom-client names its own', async (t) => {
+  const m = await startManager(t, levelOptions('emergency', { logger: { info() {}, warn() {}, error() {} } }));
+  const register = new client.Registry(client.Registry.OPENMETRICS_CONTENT_TYPE);
+  memwarden.collectMemwardenMetrics({ register, manager: m });
+  const mine = new client.Counter({ name: 'app_things_total', help: 'h', registers: [register] });
+  mine.inc();
+  const text = await register.metrics();
+  assert.match(text, /^# TYPE app_things counter$/m);
+  assert.match(text, /^# TYPE memwarden_alerts counter$/m);
+  assert.match(text, /^memwarden_alerts_total\{type="high_usage",level="\w+"\} \d+$/m);
+  assert.doesNotMatch(text, /_total_total/);
+  assert.match(text, /^memwarden_usage_ratio \d/m);
+});

@@ -72,7 +72,13 @@ function collectMemwardenMetrics(options = {}) {
     help: d.help,
     type: d.type,
     aggregator: d.aggregator,
-    get: () => source.family(i),
+    get() {
+      const family = source.family(i);
+      // An OpenMetrics registry renames counters (memwarden_alerts_total → memwarden_alerts,
+      // then writes the samples with _total), as it does its own Counter's.
+      family.name = this.name;
+      return family;
+    },
     reset() {},
   }));
   for (const metric of metrics) register.registerMetric(metric);
