@@ -44,6 +44,12 @@ global:
 rule_files:
   - ${RULES}
 scrape_configs:${routerJob('steady', steady.result.port)}${routerJob('leak', leak.result.port)}
+  - job_name: noauth
+    metrics_path: /api/memory/metrics
+    params:
+      format: [prometheus]
+    static_configs:
+      - targets: ['127.0.0.1:${steady.result.port}']
   - job_name: cluster
     metrics_path: /metrics
     static_configs:
@@ -72,10 +78,27 @@ async function series(expr, min = 1, timeoutMs = 20_000) {
 }
 
 test('every target is scraped without error (the bearer token passes the read rule)', async () => {
-  const up = await series('up == 1', 4);
+  const up = await series('up{job!="noauth"} == 1', 4);
   assert.deepEqual(up.map((s) => s.metric.job).sort(), ['cluster', 'leak', 'promclient', 'steady']);
   const targets = await prom.api('/api/v1/targets');
-  for (const t of targets.activeTargets) assert.equal(t.lastError, '', `${t.labels.job}: ${t.lastError}`);
+  for (const t of targets.activeTargets) if (t.labels.job !== 'noauth') assert.equal(t.lastError, '', `${t.labels.job}: ${t.lastError}`);
+});
+
+test('without the token, Prometheus gets what the router answers a tokenless read (401 where reads are private)', async () => {
+  const direct = await get(`http://127.0.0.1:${apps.steady.result.port}/api/memory/metrics?format=prometheus`);
+  const target = await waitFor(async () => {
+    const { activeTargets } = await prom.api('/api/v1/targets');
+    const t = activeTargets.find((x) => x.labels.job === 'noauth');
+    return t && t.health !== 'unknown' ? t : null;
+  }, { timeoutMs: 10_000 });
+  assert.ok(target, 'the noauth target was scraped');
+  if (direct.status === 200) {
+    assert.equal(target.health, 'up', target.lastError);
+  } else {
+    assert.equal(direct.status, 401, direct.text);
+    assert.equal(target.health, 'down');
+    assert.match(target.lastError, /401/);
+  }
 });
 
 test('memwarden_usage_ratio and memwarden_leak_confidence arrive with sensible values', async () => {
