@@ -20,13 +20,14 @@ const apps = {};
 let prom = null;
 
 before(async () => {
-  const [steady, leak, cluster, promclient] = await Promise.all([
+  const [steady, leak, cluster, promclient, emergency] = await Promise.all([
     startFixture([APP, 'steady'], { env: ENV }),
     startFixture([APP, 'leak'], { env: ENV }),
     startFixture([APP, 'cluster'], { env: ENV }),
     startFixture([APP, 'promclient'], { env: ENV }),
+    startFixture([APP, 'emergency'], { env: ENV }),
   ]);
-  Object.assign(apps, { steady, leak, cluster, promclient });
+  Object.assign(apps, { steady, leak, cluster, promclient, emergency });
   const routerJob = (name, port) => `
   - job_name: ${name}
     metrics_path: /api/memory/metrics
@@ -43,7 +44,7 @@ global:
   evaluation_interval: 1s
 rule_files:
   - ${RULES}
-scrape_configs:${routerJob('steady', steady.result.port)}${routerJob('leak', leak.result.port)}
+scrape_configs:${routerJob('steady', steady.result.port)}${routerJob('leak', leak.result.port)}${routerJob('emergency', emergency.result.port)}
   - job_name: noauth
     metrics_path: /api/memory/metrics
     params:
@@ -78,8 +79,8 @@ async function series(expr, min = 1, timeoutMs = 20_000) {
 }
 
 test('every target is scraped without error (the bearer token passes the read rule)', async () => {
-  const up = await series('up{job!="noauth"} == 1', 4);
-  assert.deepEqual(up.map((s) => s.metric.job).sort(), ['cluster', 'leak', 'promclient', 'steady']);
+  const up = await series('up{job!="noauth"} == 1', 5);
+  assert.deepEqual(up.map((s) => s.metric.job).sort(), ['cluster', 'emergency', 'leak', 'promclient', 'steady']);
   const targets = await prom.api('/api/v1/targets');
   for (const t of targets.activeTargets) if (t.labels.job !== 'noauth') assert.equal(t.lastError, '', `${t.labels.job}: ${t.lastError}`);
 });
@@ -200,4 +201,22 @@ test('every query of the Grafana dashboard runs on Prometheus; the memory, statu
   const status = await prom.query('max by (job, instance, worker) (memwarden_status{level="warning"}) * 1 + max by (job, instance, worker) (memwarden_status{level="critical"}) * 2 + max by (job, instance, worker) (memwarden_status{level="emergency"}) * 3');
   for (const s of status.result) assert.ok([0, 1, 2, 3].includes(Number(s.value[1])), JSON.stringify(s));
   assert.equal(status.result.filter((s) => s.metric.job === 'cluster').length, 2);
+});
+
+test("the time-to-limit and emergency rules' expressions return the leaking and the over-limit apps", async () => {
+  const { groups } = await prom.api('/api/v1/rules');
+  const rules = new Map(groups.flatMap((g) => g.rules).map((r) => [r.name, r]));
+  const ttl = rules.get('MemwardenTimeToLimitUnder30m');
+  assert.equal(ttl.duration, 300, 'for: 5m');
+  const growing = await waitFor(async () => {
+    const { result } = await prom.query(`(${ttl.query})`);
+    return result.find((s) => s.metric.job === 'leak');
+  }, { timeoutMs: 30_000 });
+  // ~2 MB/s against a 512 MB limit: minutes, not hours.
+  assert.ok(growing && Number(growing.value[1]) > 0 && Number(growing.value[1]) < 1800, JSON.stringify(growing));
+  const emergency = rules.get('MemwardenEmergency');
+  const hot = await series(`(${emergency.query})`);
+  assert.deepEqual(hot.map((s) => s.metric.job), ['emergency'], 'only the app over its limit');
+  const [ratio] = await series('memwarden_usage_ratio{job="emergency"}');
+  assert.ok(Number(ratio.value[1]) > 1, `a process over its 16 MB limit: ${ratio.value[1]}`);
 });

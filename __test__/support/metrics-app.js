@@ -3,6 +3,7 @@
 // 127.0.0.1 (port 0), printing `@@memwarden-result {"port":N,...}` once listening.
 //   node metrics-app.js steady     churn only (no leak)
 //   node metrics-app.js leak       churn, and from 2 s a ~2 MB/s heap leak
+//   node metrics-app.js emergency  steady, with a 16 MB limit (emergency status at once)
 //   node metrics-app.js cluster    a node:cluster primary with 2 workers, each an
 //                                  Express app; the primary serves the aggregated
 //                                  text format on GET /metrics (its own port)
@@ -34,10 +35,10 @@ function churn(perTick) {
 }
 const leaked = [];
 
-async function app({ leak }) {
+async function app({ leak, limitMb = 512 }) {
   const express = require('express');
   const m = memwarden.MemoryManagerService.getInstance();
-  await m.initialize({ memoryLimitMb: 512, logger: quiet, leakAttribution: false });
+  await m.initialize({ memoryLimitMb: limitMb, logger: quiet, leakAttribution: false, proactiveCleanup: false });
   const t0 = Date.now();
   const work = setInterval(() => {
     churn(20);
@@ -58,8 +59,8 @@ async function app({ leak }) {
 }
 
 async function main() {
-  if (mode === 'steady' || mode === 'leak') {
-    const { server } = await app({ leak: mode === 'leak' });
+  if (mode === 'steady' || mode === 'leak' || mode === 'emergency') {
+    const { server } = await app({ leak: mode === 'leak', limitMb: mode === 'emergency' ? 16 : 512 });
     emitResult({ port: server.address().port, pid: process.pid });
     return;
   }
