@@ -220,3 +220,18 @@ test("the time-to-limit and emergency rules' expressions return the leaking and 
   const [ratio] = await series('memwarden_usage_ratio{job="emergency"}');
   assert.ok(Number(ratio.value[1]) > 1, `a process over its 16 MB limit: ${ratio.value[1]}`);
 });
+
+test('the example scrape config passes promtool check config (with its token file in place)', async (t) => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memwarden-promconfig-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const example = fs.readFileSync(path.join(ROOT, 'examples', 'prometheus', 'prometheus.yml'), 'utf8');
+  assert.match(example, /credentials_file: \/etc\/prometheus\/memwarden-token/);
+  fs.writeFileSync(path.join(dir, 'memwarden-token'), `${TOKEN}\n`);
+  fs.writeFileSync(path.join(dir, 'prometheus.yml'), example.replace('/etc/prometheus/memwarden-token', path.join(dir, 'memwarden-token')));
+  fs.copyFileSync(RULES, path.join(dir, 'memwarden-rules.yml'));
+  const check = await promtool(['check', 'config', path.join(dir, 'prometheus.yml')]);
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  assert.match(check.stdout, /SUCCESS: 1 rule files found/);
+});
