@@ -53,7 +53,7 @@ function renderText(families) {
 function wantsPrometheus(req) {
   const url = req.url || '';
   const q = url.indexOf('?');
-  if (q !== -1 && /(?:^|&)format=(?:prometheus|text)(?:&|$)/.test(url.slice(q + 1))) return true;
+  if (q !== -1 && /(?:^|&)format=prometheus(?:&|$)/.test(url.slice(q + 1))) return true;
   const accept = req.headers && req.headers.accept;
   if (typeof accept !== 'string') return false;
   // Prometheus sends openmetrics and text/plain, and no application/json: a browser or
