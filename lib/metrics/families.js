@@ -157,7 +157,7 @@ const DEFINITIONS = [
   },
   {
     name: 'memwarden_usage_ratio',
-    help: 'Memory in use (the working set under a cgroup limit, else the resident set) over the memory limit, 0 to 1.',
+    help: 'Memory in use (the working set under a cgroup limit, else the resident set) over the memory limit (above 1 past the limit).',
     type: 'gauge',
     aggregator: 'max',
     otel: { name: 'memwarden.memory.utilization', unit: '1' },
