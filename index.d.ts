@@ -69,6 +69,13 @@ export interface MemwardenConfig {
   memoryLimitBytes: number | null;
   platform: Platform;
   platformReason: string;
+  /**
+   * Local development as detected (never set by the `platform` option): the detected platform is
+   * local (NODE_ENV=development, or NODE_ENV unset outside a container) and none of DYNO,
+   * FLY_APP_NAME, KUBERNETES_SERVICE_HOST is set. Without a token, the router opens admin routes
+   * (and private reads) to loopback only then (README "Security").
+   */
+  localDevelopment: boolean;
   /** e.g. `{ warningThreshold: 'env MEMORY_WARNING_THRESHOLD', criticalThreshold: 'preset render' }` */
   sources: Record<string, string>;
 }
@@ -381,6 +388,14 @@ export interface MemoryTrace {
   gc?: TraceGcEvent[];
 }
 
+/** The end of the recorded trace (`traceTail()`) and the whole trace's totals. */
+export interface MemoryTraceTail extends MemoryTrace {
+  totalSamples: number;
+  totalGc: number;
+  /** Time of the oldest sample in the whole trace, or null when there is none. */
+  firstSampleAt: number | null;
+}
+
 export interface TraceAnalysis {
   samples: number;
   gcEvents: number;
@@ -463,6 +478,8 @@ export declare class MemoryManagerService extends EventEmitter {
   /** Alert delivery counters (logger, webhook). */
   getAlertDelivery(): AlertDeliveryStats;
   exportTrace(): MemoryTrace;
+  /** The newest `samples` samples and `gc` full GCs with the totals: cost independent of the history length. */
+  traceTail(samples: number, gc: number): MemoryTraceTail;
   analyzeTrace(trace: MemoryTrace, options?: MemwardenOptions): TraceAnalysis;
   on(event: 'status', listener: (e: StatusEvent) => void): this;
   on(event: 'gc', listener: (a: GcAction) => void): this;

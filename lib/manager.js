@@ -471,6 +471,14 @@ class MemoryManagerService extends EventEmitter {
     return this._require('exportTrace').exportTrace();
   }
 
+  /**
+   * The newest `samples` samples and `gc` full GCs of the recorded trace with its totals
+   * (`totalSamples`, `totalGc`, `firstSampleAt`): cost independent of the history length.
+   */
+  traceTail(samples, gc) {
+    return this._require('traceTail').traceTail(samples, gc);
+  }
+
   /** Replays a trace through the same engine (see `analyzeTrace`). */
   analyzeTrace(trace, options) {
     return analyzeTrace(trace, options);
