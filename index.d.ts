@@ -594,9 +594,22 @@ export interface MemoryRouterOptions {
   manager?: MemoryManagerService;
   /** The express module to build the router with. Default require('express'). */
   express?: any;
-  /** Bearer token for POST /gc and /emergency-cleanup (16–1024 printable ASCII). Default: env MEMORY_ADMIN_TOKEN; without one, loopback only. */
+  /**
+   * Bearer token for the admin routes and the private reads (16–1024 printable ASCII); only its
+   * SHA-256 is kept. Default: env MEMORY_ADMIN_TOKEN; without one, loopback only, and only in local
+   * development (README "Security").
+   */
   adminToken?: string;
-  /** Judge X-Forwarded-For / Forwarded / X-Real-IP addresses (every hop must be loopback). Default false: any forwarding header refuses a tokenless admin request. */
+  /**
+   * true: GET /metrics, /leak-detection and the other detailed reads answer anyone (GET /health
+   * always does; admin routes stay closed). Default: env MEMORY_PUBLIC_READS, else false.
+   */
+  publicReads?: boolean;
+  /**
+   * Without a token, in local development: accept a request a proxy forwarded when its headers
+   * name a client and every address they name is loopback. Default false: any proxy header
+   * (X-Forwarded-For, Forwarded, X-Real-IP, CF-Connecting-IP, Via, ...) refuses it.
+   */
   trustProxy?: boolean;
   /** One admin action per this many ms (0 disables). Default 10000. */
   adminRateLimitMs?: number;

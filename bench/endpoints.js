@@ -1,34 +1,104 @@
 'use strict';
-// npm run bench:endpoints: µs per call of each /api/memory read route, with an empty
-// history and with a full one (the trace's 2,400 samples), side by side in one run.
+// npm run bench:endpoints: µs per call of each /api/memory read route with an empty
+// history, with 60 samples (as many as /metrics shows: its output is then as large as
+// it gets) and with a full one (the trace's 2,400 samples), side by side in one run.
 //
-// One process: an Express 5 app with memwarden.express() (token mode, as in
-// production), real HTTP on 127.0.0.1 with a keep-alive agent, requests one after the
-// other. `GET /ping` is the same app answering '{}': the HTTP floor every route pays.
-// `metrics-export` is GET /metrics built the way it was before the native tail (the
-// whole trace exported to keep the last 60 samples), for comparison.
-// The history is filled by checkMemoryPressure() (one sample each), not by waiting.
-// Each round runs every route BENCH_CALLS times in turn. Printed per route: the median
-// over BENCH_ROUNDS rounds of the mean µs per call, and of the same round's difference
-// to /ping (the route's own cost; pairs within a round cancel most of the noise of a
-// shared machine).
+// Three server processes (this file with --serve empty|tail|full), each an Express 5
+// app with memwarden.express() in token mode, as in production. They fill their
+// history with checkMemoryPressure() (one sample each) before they listen, instead of
+// waiting. This process is the client: keep-alive HTTP on 127.0.0.1, one request at a
+// time. `GET /ping` is the same app answering '{}': the HTTP floor every route pays.
+// `metrics-export` is GET /metrics's history built the way it was before the native
+// tail (the whole trace exported to keep the last 60 samples), for comparison.
+// Before it listens, each server also times the router's handlers called directly
+// (no HTTP, no Express dispatch: memwarden's own work per call), BENCH_HANDLER_CALLS
+// calls per route after a warm-up.
+// Each round runs every route BENCH_CALLS times on each server in turn (which server
+// goes first rotates). Printed per route and server: the median over BENCH_ROUNDS
+// rounds of the mean µs per call, and of its difference to the same round's /ping on
+// the same server (the route's own cost; pairs within a round cancel most of the
+// noise of a shared machine).
 const http = require('node:http');
 const path = require('node:path');
 const { once } = require('node:events');
-const { median, envInteger } = require('./support');
+const { spawn } = require('node:child_process');
+const { median, envInteger, childEnv } = require('./support');
 
 const ROOT = path.join(__dirname, '..');
-const memwarden = require(ROOT);
-const express = require(path.join(ROOT, 'node_modules', 'express'));
-
-const ROUNDS = envInteger('BENCH_ROUNDS', 15, 1, 1000);
-const CALLS = envInteger('BENCH_CALLS', 40, 1, 100_000);
-const TOKEN = require('node:crypto').randomBytes(24).toString('hex');
 const ROUTES = ['/ping', '/api/memory/health', '/api/memory/metrics', '/api/memory/leak-detection', '/bench/metrics-export'];
 
-function get(agent, port, urlPath) {
+/** µs per call of each read route's handler, called directly with a minimal req/res. */
+function handlerTimes(router, token) {
+  const calls = envInteger('BENCH_HANDLER_CALLS', 2000, 1, 1_000_000);
+  const req = { method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` }, socket: { remoteAddress: '127.0.0.1' } };
+  const res = () => ({ statusCode: 0, setHeader() {}, end(text) { this.text = text; } });
+  const out = {};
+  for (const p of ['/health', '/metrics', '/leak-detection']) {
+    const handle = router.stack.find((layer) => layer.route && layer.route.path === p).route.stack[0].handle;
+    const check = res();
+    handle(req, check);
+    if (check.statusCode !== 200) throw new Error(`${p}: ${check.statusCode} ${check.text}`);
+    for (let i = 0; i < 200; i++) handle(req, res());
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) handle(req, res());
+    out[`/api/memory${p}`] = Number(process.hrtime.bigint() - t0) / 1e3 / calls;
+  }
+  return out;
+}
+
+async function serve(kind, token) {
+  const memwarden = require(ROOT);
+  const express = require(path.join(ROOT, 'node_modules', 'express'));
+  const manager = memwarden.MemoryManagerService.getInstance();
+  await manager.initialize({ memoryLimitMb: 100_000, proactiveGc: false, proactiveCleanup: false, monitoringIntervalMs: 3_600_000 });
+  let fills = 0;
+  const fillStart = process.hrtime.bigint();
+  if (kind === 'tail') {
+    // As many samples as /metrics shows (historySamples, 60): its output is as large as it gets.
+    for (; manager.exportTrace().samples.length < 60; fills++) await manager.checkMemoryPressure();
+  } else if (kind === 'full') {
+    // Until the trace is full: more samples than it holds leave its length unchanged.
+    for (let before = -1; manager.exportTrace().samples.length !== before; fills += 100) {
+      before = manager.exportTrace().samples.length;
+      for (let i = 0; i < 100; i++) await manager.checkMemoryPressure();
+    }
+  }
+  const fillMs = Number(process.hrtime.bigint() - fillStart) / 1e6;
+  const handlers = handlerTimes(memwarden.createMemoryRouter({ express, adminToken: token }), token);
+  const app = express();
+  app.use(memwarden.express({ express, router: { adminToken: token } }));
+  app.get('/ping', (req, res) => {
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end('{}');
+  });
+  app.get('/bench/metrics-export', (req, res) => {
+    const trace = manager.exportTrace();
+    const leak = manager.getLeakDetection();
+    res.json({ report: manager.getHealthMetrics(), recentSamples: trace.samples.slice(-60), gc: trace.gc.slice(-20), leak: leak.confidence });
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const samples = manager.exportTrace().samples.length;
+  process.stdout.write(`${JSON.stringify({ port: server.address().port, samples, fills, fillMs, handlers })}\n`);
+  process.stdin.resume();
+  process.stdin.on('end', () => process.exit(0));
+}
+
+function start(kind, token) {
+  const child = spawn(process.execPath, [__filename, '--serve', kind], { env: childEnv({ BENCH_TOKEN: token }), stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent, headers: { Authorization: `Bearer ${TOKEN}` } }, (res) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve({ child, ...JSON.parse(out.slice(0, out.indexOf('\n'))) });
+    });
+    child.on('close', (code) => reject(new Error(`the ${kind} server exited with ${code}`)));
+  });
+}
+
+function get(agent, port, urlPath, token) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
       res.resume();
       res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${urlPath}: HTTP ${res.statusCode}`))));
     });
@@ -36,72 +106,69 @@ function get(agent, port, urlPath) {
   });
 }
 
-/** Per route: { total, net }: medians over rounds of the mean µs per call, and of its difference to /ping. */
-async function measure(agent, port) {
-  const perRoute = Object.fromEntries(ROUTES.map((r) => [r, []]));
-  for (let i = 0; i < 5; i++) for (const r of ROUTES) await get(agent, port, r); // warm-up
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const r of ROUTES) {
-      const start = process.hrtime.bigint();
-      for (let i = 0; i < CALLS; i++) await get(agent, port, r);
-      perRoute[r].push(Number(process.hrtime.bigint() - start) / 1e3 / CALLS);
-    }
-  }
-  const net = (r) => median(perRoute[r].map((x, i) => x - perRoute['/ping'][i]));
-  return Object.fromEntries(ROUTES.map((r) => [r, { total: median(perRoute[r]), net: net(r) }]));
-}
+const KINDS = ['empty', 'tail', 'full'];
 
 async function main() {
-  const manager = memwarden.MemoryManagerService.getInstance();
-  await manager.initialize({ memoryLimitMb: 100_000, proactiveGc: false, proactiveCleanup: false, monitoringIntervalMs: 3_600_000 });
-  const app = express();
-  app.use(memwarden.express({ express, router: { adminToken: TOKEN } }));
-  app.get('/ping', (req, res) => res.json({}));
-  app.get('/bench/metrics-export', (req, res) => {
-    // The previous /metrics history: the whole trace exported, the last 60 kept.
-    const trace = manager.exportTrace();
-    const leak = manager.getLeakDetection();
-    res.json({ report: manager.getHealthMetrics(), recentSamples: trace.samples.slice(-60), gc: trace.gc.slice(-20), leak: leak.confidence });
-  });
-  const server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-
-  const emptySamples = manager.exportTrace().samples.length;
-  const empty = await measure(agent, port);
-  const fillStart = process.hrtime.bigint();
-  let fills = 0;
-  // Until the trace is full: one more sample than it holds shows it has wrapped.
-  for (let before = -1; manager.exportTrace().samples.length !== before; fills += 100) {
-    before = manager.exportTrace().samples.length;
-    for (let i = 0; i < 100; i++) await manager.checkMemoryPressure();
+  const rounds = envInteger('BENCH_ROUNDS', 15, 1, 1000);
+  const calls = envInteger('BENCH_CALLS', 40, 1, 100_000);
+  const token = require('node:crypto').randomBytes(24).toString('hex');
+  const servers = {};
+  const agents = {};
+  const times = {};
+  for (const k of KINDS) {
+    servers[k] = await start(k, token);
+    agents[k] = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    times[k] = Object.fromEntries(ROUTES.map((r) => [r, []]));
   }
-  const fillMs = Number(process.hrtime.bigint() - fillStart) / 1e6;
-  const fullSamples = manager.exportTrace().samples.length;
-  const full = await measure(agent, port);
+  for (let i = 0; i < 20; i++) for (const k of KINDS) for (const r of ROUTES) await get(agents[k], servers[k].port, r, token); // warm-up
+  for (let round = 0; round < rounds; round++) {
+    const order = KINDS.map((_, i) => KINDS[(i + round) % KINDS.length]); // each server first equally often
+    for (const r of ROUTES) {
+      for (const k of order) {
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < calls; i++) await get(agents[k], servers[k].port, r, token);
+        times[k][r].push(Number(process.hrtime.bigint() - t0) / 1e3 / calls);
+      }
+    }
+  }
+  for (const k of KINDS) {
+    agents[k].destroy();
+    servers[k].child.stdin.end();
+  }
+  const total = (k, r) => median(times[k][r]);
+  const net = (k, r) => median(times[k][r].map((x, i) => x - times[k]['/ping'][i]));
 
-  console.log(`bench:endpoints: ${ROUNDS} rounds x ${CALLS} calls per route, keep-alive HTTP on 127.0.0.1, token mode`);
-  console.log(`history: ${emptySamples} sample(s) vs ${fullSamples} (filled with ${fills} checkMemoryPressure() calls in ${fillMs.toFixed(0)} ms)`);
-  console.log('');
+  console.log(`bench:endpoints: ${rounds} rounds x ${calls} calls per route and server, keep-alive HTTP on 127.0.0.1, token mode`);
+  console.log(
+    `history: ${KINDS.map((k) => `${k} ${servers[k].samples} sample(s)`).join(', ')} (full: ${servers.full.fills} checkMemoryPressure() calls in ${servers.full.fillMs.toFixed(0)} ms)`,
+  );
   const w = Math.max(...ROUTES.map((r) => r.length));
-  const cell = (x, n = 12) => x.padStart(n);
-  console.log(`${'route'.padEnd(w)}  ${cell('empty µs')}  ${cell('full µs')}  ${cell('empty-ping')}  ${cell('full-ping')}  ${cell('full/empty', 10)}`);
-  for (const r of ROUTES) {
-    const e = empty[r];
-    const f = full[r];
-    const nets = r === '/ping' ? ['', '', ''] : [e.net.toFixed(1), f.net.toFixed(1), (f.net / e.net).toFixed(2)];
-    console.log(`${r.padEnd(w)}  ${cell(e.total.toFixed(1))}  ${cell(f.total.toFixed(1))}  ${cell(nets[0])}  ${cell(nets[1])}  ${cell(nets[2], 10)}`);
-  }
+  const cell = (x, n = 11) => String(x).padStart(n);
+  const header = (what) => `${'route'.padEnd(w)}  ${KINDS.map((k) => cell(`${k} ${what}`)).join('  ')}  ${cell('full/tail')}`;
   console.log('');
-  console.log('empty-ping / full-ping: the route\'s own µs per call (same-round difference to /ping); full/empty: their ratio.');
-  agent.destroy();
-  server.closeAllConnections();
-  server.close();
-  await manager.shutdown();
+  console.log('HTTP, µs per call:');
+  console.log(header('µs'));
+  for (const r of ROUTES) console.log(`${r.padEnd(w)}  ${KINDS.map((k) => cell(total(k, r).toFixed(1))).join('  ')}  ${cell((total('full', r) / total('tail', r)).toFixed(2))}`);
+  console.log('');
+  console.log("HTTP, the route's own µs per call (minus the same round's /ping on that server):");
+  console.log(header('-ping'));
+  for (const r of ROUTES.slice(1)) console.log(`${r.padEnd(w)}  ${KINDS.map((k) => cell(net(k, r).toFixed(1))).join('  ')}  ${cell((net('full', r) / net('tail', r)).toFixed(2))}`);
+  console.log('');
+  console.log('handlers called directly (no HTTP), µs per call:');
+  console.log(header('µs'));
+  for (const r of Object.keys(servers.full.handlers)) {
+    console.log(`${r.padEnd(w)}  ${KINDS.map((k) => cell(servers[k].handlers[r].toFixed(1))).join('  ')}  ${cell((servers.full.handlers[r] / servers.tail.handlers[r]).toFixed(2))}`);
+  }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (process.argv[2] === '--serve') {
+  serve(process.argv[3], process.env.BENCH_TOKEN).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+} else {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -94,7 +94,12 @@ function forwardedAddresses(req) {
   return e === null ? null : e.addresses;
 }
 
-/** The host name of a Host header value ('localhost:3000' -> 'localhost', '[::1]:80' -> '::1'), or null. */
+/**
+ * The host name of a Host header value ('localhost:3000' -> 'localhost', '[::1]:80' ->
+ * '::1'), or null. Hand-written: the Host grammar is only host[:port], and the URL
+ * parser would also accept what a Host header must not carry ('user@localhost' has
+ * the host name localhost).
+ */
 function hostName(value) {
   if (typeof value !== 'string') return null;
   const m = /^(?:\[([0-9A-Fa-f:.]+(?:%[\w.~-]+)?)\]|([^\s:@/\\[\]?#]+))(?::\d{1,5})?$/.exec(value.trim());
@@ -113,7 +118,11 @@ function isLoopbackHost(value) {
   return name === 'localhost' || name.endsWith('.localhost') || isLoopbackAddress(name);
 }
 
-/** Why a browser request comes from another site, or null (curl-like clients send neither header). */
+/**
+ * Why a browser request comes from another site, or null (curl-like clients send
+ * neither header). Two header comparisons: no library does this without also
+ * bringing CSRF tokens or CORS handling the router does not want.
+ */
 function crossSiteProblem(req) {
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
@@ -135,7 +144,7 @@ function crossSiteProblem(req) {
   return null;
 }
 
-/** Parses MEMORY_PUBLIC_READS: true/false (also 1/0, yes/no, on/off), else null. */
+/** Parses MEMORY_PUBLIC_READS: true/false (also 1/0, yes/no, on/off, as the addon's MEMORY_* booleans), else null. */
 function parseBooleanEnv(value) {
   const s = String(value).trim().toLowerCase();
   if (['true', '1', 'yes', 'on'].includes(s)) return true;

@@ -11,6 +11,9 @@ LOOPBACK.addAddress('::1', 'ipv6');
 /**
  * An address as proxies write it, reduced to the address: brackets, an IPv4 port
  * ('127.0.0.1:8080'), a bracketed IPv6 port ('[::1]:4711') and quotes go away.
+ * Hand-written because the parsers stop short of it: forwarded-parse returns the
+ * `for=` value as written (port and brackets included), and X-Real-IP and the other
+ * client-IP headers have no parser at all.
  */
 function stripAddress(raw) {
   let a = String(raw).trim().replace(/^"|"$/g, '');
