@@ -460,3 +460,66 @@ test('only the digest of adminToken is kept: the token is absent from a heap sna
   assert.deepEqual(result(kept), { found: true, status: 200 }, 'control: a kept token is found in the snapshot');
   assert.deepEqual(result(dropped), { found: false, status: 200 });
 });
+
+// ---------------------------------------------------------------------------
+// Point 4: /metrics from the native tail, once per sample.
+
+test('GET /metrics at full history shows the trace\'s tail and totals, rebuilt only when a sample arrives', async (t) => {
+  const m = await startManager(t, levelOptions('healthy'));
+  const port = await appWith(t, { adminToken: TOKEN, historySamples: 60 });
+  for (let before = -1; m.exportTrace().samples.length !== before; ) {
+    before = m.exportTrace().samples.length;
+    for (let i = 0; i < 200; i++) await m.checkMemoryPressure();
+  }
+  const whole = m.exportTrace();
+  assert.equal(whole.samples.length, 2400, 'the trace is full');
+  const tail = m.traceTail(60, 20);
+  assert.deepEqual(tail.samples, whole.samples.slice(-60));
+  assert.equal(tail.totalSamples, 2400);
+  assert.equal(tail.firstSampleAt, whole.samples[0].t);
+  // Full GCs are recorded whenever V8 runs one: only bounds can be checked against another read.
+  assert.ok(tail.totalGc >= whole.gc.length && tail.gc.length === Math.min(20, tail.totalGc), JSON.stringify({ totalGc: tail.totalGc, exported: whole.gc.length }));
+
+  const metrics = async () => (await send(port, '/api/memory/metrics', { headers: bearer })).json.history;
+  const h = await metrics();
+  assert.equal(h.samples, 2400);
+  assert.equal(h.firstSampleAt, whole.samples[0].t);
+  assert.equal(h.lastSampleAt, whole.samples[2399].t);
+  assert.deepEqual(h.recentSamples, whole.samples.slice(-60));
+  assert.ok(h.fullGcEvents >= whole.gc.length && h.fullGcEvents <= m.exportTrace().gc.length);
+  assert.equal(h.recentFullGc.length, Math.min(20, h.fullGcEvents));
+  const again = await metrics();
+  assert.deepEqual([again.samples, again.recentSamples], [h.samples, h.recentSamples], 'no new sample: the same history');
+  await m.checkMemoryPressure();
+  const next = await metrics();
+  assert.deepEqual(next.recentSamples, m.exportTrace().samples.slice(-60), 'a new sample: the new tail');
+  assert.notDeepEqual(next.recentSamples, h.recentSamples);
+});
+
+test('admin bodies through express.json(): a chunked body over 4 KB gets 413 and its errors keep their codes', async (t) => {
+  await startLocalManager(t);
+  const port = await appWith(t);
+  const json = { 'content-type': 'application/json' };
+  const chunked = await new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/api/memory/gc', method: 'POST', headers: json, agent: false }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, json: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.write(`{"reason":"${'x'.repeat(3000)}`);
+    req.end(`${'y'.repeat(3000)}"}`);
+  });
+  assert.equal(chunked.status, 413);
+  assert.equal(chunked.json.error.code, 'ERR_PAYLOAD_TOO_LARGE');
+  assert.equal(chunked.connection, 'close');
+  const plus = await send(port, '/api/memory/gc', { method: 'POST', headers: { 'content-type': 'application/merge-patch+json' }, body: '{"reason":"plus_json"}' });
+  assert.equal(plus.status, 200, plus.text);
+  assert.equal(plus.json.reason, 'plus_json');
+  const charset = await send(port, '/api/memory/gc', { method: 'POST', headers: { 'content-type': 'application/json; charset=klingon' }, body: '{}' });
+  assert.equal(charset.status, 415, charset.text);
+  assert.equal(charset.json.error.code, 'ERR_UNSUPPORTED_MEDIA_TYPE');
+  const scalar = await send(port, '/api/memory/gc', { method: 'POST', headers: json, body: '"gc"' });
+  assert.equal(scalar.status, 400);
+  assert.match(scalar.json.error.code, /^ERR_(MALFORMED_JSON|INVALID_BODY)$/);
+});
