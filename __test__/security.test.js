@@ -288,7 +288,13 @@ test('headless chromium: a page on another site, and a page under a rebound name
   });
   attacker.listen(0, '127.0.0.1');
   await once(attacker, 'listening');
-  t.after(() => new Promise((resolve) => attacker.close(resolve)));
+  t.after(
+    () =>
+      new Promise((resolve) => {
+        attacker.closeAllConnections(); // chromium keeps idle connections open
+        attacker.close(resolve);
+      }),
+  );
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'memwarden-chromium-'));
   t.after(() => fs.rmSync(userDataDir, { recursive: true, force: true }));
   const browser = await chromium.launchPersistentContext(userDataDir, {

@@ -233,8 +233,9 @@ function createMemoryRouter(options) {
 
   /**
    * A GET handler: never throws into Express. Private (the admin rule, unless
-   * publicReads) unless `{ public: true }`: only /health is public. Routes other
-   * helpers add (dashboard, Prometheus format) go through here and get the same rule.
+   * publicReads) unless `{ public: true }`: only /health is public. Every read route
+   * goes through here, so a new one (a dashboard, another format of /metrics) gets the
+   * same rule without doing anything.
    */
   const reader = (build, { public: isPublic = false } = {}) =>
     function memwardenRead(req, res) {
