@@ -10,9 +10,9 @@
 // time. `GET /ping` is the same app answering '{}': the HTTP floor every route pays.
 // `metrics-export` is GET /metrics's history built the way it was before the native
 // tail (the whole trace exported to keep the last 60 samples), for comparison.
-// Before it listens, each server also times the router's handlers called directly
+// Each round also asks every server to time the router's handlers called directly
 // (no HTTP, no Express dispatch: memwarden's own work per call), BENCH_HANDLER_CALLS
-// calls per route after a warm-up.
+// calls per route (GET /bench/handlers); medians over the rounds.
 // Each round runs every route BENCH_CALLS times on each server in turn (which server
 // goes first rotates). Printed per route and server: the median over BENCH_ROUNDS
 // rounds of the mean µs per call, and of its difference to the same round's /ping on
@@ -28,8 +28,7 @@ const ROOT = path.join(__dirname, '..');
 const ROUTES = ['/ping', '/api/memory/health', '/api/memory/metrics', '/api/memory/leak-detection', '/bench/metrics-export'];
 
 /** µs per call of each read route's handler, called directly with a minimal req/res. */
-function handlerTimes(router, token) {
-  const calls = envInteger('BENCH_HANDLER_CALLS', 2000, 1, 1_000_000);
+function handlerTimes(router, token, calls) {
   const req = { method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` }, socket: { remoteAddress: '127.0.0.1' } };
   const res = () => ({ statusCode: 0, setHeader() {}, end(text) { this.text = text; } });
   const out = {};
@@ -38,7 +37,7 @@ function handlerTimes(router, token) {
     const check = res();
     handle(req, check);
     if (check.statusCode !== 200) throw new Error(`${p}: ${check.statusCode} ${check.text}`);
-    for (let i = 0; i < 200; i++) handle(req, res());
+    for (let i = 0; i < 20; i++) handle(req, res());
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < calls; i++) handle(req, res());
     out[`/api/memory${p}`] = Number(process.hrtime.bigint() - t0) / 1e3 / calls;
@@ -64,13 +63,16 @@ async function serve(kind, token) {
     }
   }
   const fillMs = Number(process.hrtime.bigint() - fillStart) / 1e6;
-  const handlers = handlerTimes(memwarden.createMemoryRouter({ express, adminToken: token }), token);
+  const direct = memwarden.createMemoryRouter({ express, adminToken: token });
+  const handlerCalls = envInteger('BENCH_HANDLER_CALLS', 500, 1, 1_000_000);
+  handlerTimes(direct, token, handlerCalls); // warm-up
   const app = express();
   app.use(memwarden.express({ express, router: { adminToken: token } }));
   app.get('/ping', (req, res) => {
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.end('{}');
   });
+  app.get('/bench/handlers', (req, res) => res.json(handlerTimes(direct, token, handlerCalls)));
   app.get('/bench/metrics-export', (req, res) => {
     const trace = manager.exportTrace();
     const leak = manager.getLeakDetection();
@@ -79,7 +81,7 @@ async function serve(kind, token) {
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const samples = manager.exportTrace().samples.length;
-  process.stdout.write(`${JSON.stringify({ port: server.address().port, samples, fills, fillMs, handlers })}\n`);
+  process.stdout.write(`${JSON.stringify({ port: server.address().port, samples, fills, fillMs })}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
 }
@@ -99,8 +101,10 @@ function start(kind, token) {
 function get(agent, port, urlPath, token) {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${urlPath}: HTTP ${res.statusCode}`))));
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`${urlPath}: HTTP ${res.statusCode}`))));
     });
     req.on('error', reject);
   });
@@ -120,6 +124,7 @@ async function main() {
     agents[k] = new http.Agent({ keepAlive: true, maxSockets: 1 });
     times[k] = Object.fromEntries(ROUTES.map((r) => [r, []]));
   }
+  const handlerRuns = Object.fromEntries(KINDS.map((k) => [k, []]));
   for (let i = 0; i < 20; i++) for (const k of KINDS) for (const r of ROUTES) await get(agents[k], servers[k].port, r, token); // warm-up
   for (let round = 0; round < rounds; round++) {
     const order = KINDS.map((_, i) => KINDS[(i + round) % KINDS.length]); // each server first equally often
@@ -130,7 +135,9 @@ async function main() {
         times[k][r].push(Number(process.hrtime.bigint() - t0) / 1e3 / calls);
       }
     }
+    for (const k of order) handlerRuns[k].push(JSON.parse(await get(agents[k], servers[k].port, '/bench/handlers', token)));
   }
+  const handler = (k, r) => median(handlerRuns[k].map((run) => run[r]));
   for (const k of KINDS) {
     agents[k].destroy();
     servers[k].child.stdin.end();
@@ -156,8 +163,8 @@ async function main() {
   console.log('');
   console.log('handlers called directly (no HTTP), µs per call:');
   console.log(header('µs'));
-  for (const r of Object.keys(servers.full.handlers)) {
-    console.log(`${r.padEnd(w)}  ${KINDS.map((k) => cell(servers[k].handlers[r].toFixed(1))).join('  ')}  ${cell((servers.full.handlers[r] / servers.tail.handlers[r]).toFixed(2))}`);
+  for (const r of Object.keys(handlerRuns.full[0])) {
+    console.log(`${r.padEnd(w)}  ${KINDS.map((k) => cell(handler(k, r).toFixed(1))).join('  ')}  ${cell((handler('full', r) / handler('tail', r)).toFixed(2))}`);
   }
 }
 
