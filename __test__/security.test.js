@@ -529,3 +529,18 @@ test('admin bodies through express.json(): a chunked body over 4 KB gets 413 and
   assert.equal(scalar.status, 400);
   assert.match(scalar.json.error.code, /^ERR_(MALFORMED_JSON|INVALID_BODY)$/);
 });
+
+test('config.localDevelopment follows the detection, not the platform option, and no hosting platform counts', () => {
+  const local = (options, env) => {
+    const r = memwarden.resolveConfig(options, env);
+    assert.equal(r.ok, true, JSON.stringify(r.problems));
+    return [r.config.platform, r.config.localDevelopment];
+  };
+  assert.deepEqual(local({}, { NODE_ENV: 'development' }), ['local', true]);
+  assert.deepEqual(local({ platform: 'local' }, { NODE_ENV: 'production' }), ['local', false], 'forcing the preset does not make it local development');
+  assert.deepEqual(local({}, { NODE_ENV: 'production' }), ['other', false]);
+  assert.deepEqual(local({}, { RENDER: 'true', NODE_ENV: 'development' }), ['render', false]);
+  for (const name of ['DYNO', 'FLY_APP_NAME', 'KUBERNETES_SERVICE_HOST']) {
+    assert.deepEqual(local({}, { NODE_ENV: 'development', [name]: 'x' })[1], false, name);
+  }
+});
