@@ -458,7 +458,7 @@ test('a bad webhook URL is redacted in the configuration error (option and MEMOR
   assert.equal(m.initialized, false);
 });
 
-test('only the digest of adminToken is kept: the token is absent from a heap snapshot (and found when something keeps it)', async () => {
+test('only the digest of adminToken is kept (createMemoryRouter, express(), attach()): the token is absent from a heap snapshot (and found when something keeps it)', async () => {
   const fixture = path.join(SUPPORT, 'token-heap-child.js');
   const [dropped, kept] = await Promise.all([runNode([fixture, 'drop'], { timeoutMs: 60_000 }), runNode([fixture, 'keep'], { timeoutMs: 60_000 })]);
   for (const run of [dropped, kept]) assert.equal(run.code, 0, run.stderr);

@@ -39,6 +39,9 @@ async function main() {
   if (keep) globalThis.keptToken = options.adminToken;
   app.use('/api/memory', memwarden.createMemoryRouter(options));
   delete options.adminToken; // the caller's own object: what memwarden keeps is the question
+  // The same token through memwarden.express() and memwarden.express.attach() (their own option objects).
+  app.use('/other', memwarden.express({ express, path: '/api/memory', router: { adminToken: tokenBytes.toString('latin1') } }));
+  globalThis.attachedApp = memwarden.express.attach(express(), { express, router: { adminToken: tokenBytes.toString('latin1') } });
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   // The request comes from another process: only the server side of it is in this heap.
