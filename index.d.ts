@@ -69,6 +69,13 @@ export interface MemwardenConfig {
   memoryLimitBytes: number | null;
   platform: Platform;
   platformReason: string;
+  /**
+   * Local development as detected (never set by the `platform` option): the detected platform is
+   * local (NODE_ENV=development, or NODE_ENV unset outside a container) and none of DYNO,
+   * FLY_APP_NAME, KUBERNETES_SERVICE_HOST is set. Without a token, the router opens admin routes
+   * (and private reads) to loopback only then (README "Security").
+   */
+  localDevelopment: boolean;
   /** e.g. `{ warningThreshold: 'env MEMORY_WARNING_THRESHOLD', criticalThreshold: 'preset render' }` */
   sources: Record<string, string>;
 }
@@ -381,6 +388,14 @@ export interface MemoryTrace {
   gc?: TraceGcEvent[];
 }
 
+/** The end of the recorded trace (`traceTail()`) and the whole trace's totals. */
+export interface MemoryTraceTail extends MemoryTrace {
+  totalSamples: number;
+  totalGc: number;
+  /** Time of the oldest sample in the whole trace, or null when there is none. */
+  firstSampleAt: number | null;
+}
+
 export interface TraceAnalysis {
   samples: number;
   gcEvents: number;
@@ -463,6 +478,8 @@ export declare class MemoryManagerService extends EventEmitter {
   /** Alert delivery counters (logger, webhook). */
   getAlertDelivery(): AlertDeliveryStats;
   exportTrace(): MemoryTrace;
+  /** The newest `samples` samples and `gc` full GCs with the totals: cost independent of the history length. */
+  traceTail(samples: number, gc: number): MemoryTraceTail;
   analyzeTrace(trace: MemoryTrace, options?: MemwardenOptions): TraceAnalysis;
   on(event: 'status', listener: (e: StatusEvent) => void): this;
   on(event: 'gc', listener: (a: GcAction) => void): this;
@@ -577,9 +594,22 @@ export interface MemoryRouterOptions {
   manager?: MemoryManagerService;
   /** The express module to build the router with. Default require('express'). */
   express?: any;
-  /** Bearer token for POST /gc and /emergency-cleanup (16–1024 printable ASCII). Default: env MEMORY_ADMIN_TOKEN; without one, loopback only. */
+  /**
+   * Bearer token for the admin routes and the private reads (16–1024 printable ASCII); only its
+   * SHA-256 is kept. Default: env MEMORY_ADMIN_TOKEN; without one, loopback only, and only in local
+   * development (README "Security").
+   */
   adminToken?: string;
-  /** Judge X-Forwarded-For / Forwarded / X-Real-IP addresses (every hop must be loopback). Default false: any forwarding header refuses a tokenless admin request. */
+  /**
+   * true: GET /metrics, /leak-detection and the other detailed reads answer anyone (GET /health
+   * always does; admin routes stay closed). Default: env MEMORY_PUBLIC_READS, else false.
+   */
+  publicReads?: boolean;
+  /**
+   * Without a token, in local development: accept a request a proxy forwarded when its headers
+   * name a client and every address they name is loopback. Default false: any proxy header
+   * (X-Forwarded-For, Forwarded, X-Real-IP, CF-Connecting-IP, Via, ...) refuses it.
+   */
   trustProxy?: boolean;
   /** One admin action per this many ms (0 disables). Default 10000. */
   adminRateLimitMs?: number;

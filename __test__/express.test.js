@@ -13,6 +13,10 @@ const { ROOT, runNode, resultOf, describeRun, waitFor } = require('./support/chi
 const { EXPRESS_VERSIONS, cleanEnv, levelOptions, startManager, listen, request, noStack } = require('./support/http');
 
 cleanEnv();
+// /metrics is private by default (README "Security"): the routers here read the token now.
+const TOKEN = 'express-test-token-0123456789abcdef';
+process.env.MEMORY_ADMIN_TOKEN = TOKEN;
+const bearer = { Authorization: `Bearer ${TOKEN}` };
 const memwarden = require(ROOT);
 const { memoryMonitoring, MemwardenConfigError } = memwarden;
 
@@ -90,7 +94,7 @@ for (const [name, express] of EXPRESS_VERSIONS) {
     assert.ok(noStack(r.text));
 
     for (const p of ['/api/memory/health', '/api/memory/metrics', '/healthz', '/ready']) {
-      const ok = await request(base, p);
+      const ok = await request(base, p, { headers: bearer });
       assert.equal(ok.status, 200, `${p}: ${ok.text.slice(0, 200)}`);
     }
     // Not exempt: a path that only starts with an exempt prefix's letters.
@@ -202,7 +206,7 @@ for (const [name, express] of EXPRESS_VERSIONS) {
     await request(base, '/slow');
     await request(base, '/slow');
 
-    const metrics = (await request(base, '/api/memory/metrics')).json;
+    const metrics = (await request(base, '/api/memory/metrics', { headers: bearer })).json;
     const routes = Object.fromEntries(metrics.requests.routes.map((x) => [x.route, x]));
     assert.equal(routes['GET /users/:id'].count, 20);
     assert.equal(routes['GET /shop/items/:sku'].count, 5);
@@ -263,7 +267,7 @@ for (const [name, express] of EXPRESS_VERSIONS) {
     assert.equal((await request(l2.base, '/quiet')).headers.get('x-memory-status'), null);
     assert.equal((await request(l2.base, '/loud')).headers.get('x-memory-status'), 'healthy');
     await request(l2.base, '/loud?untimed=1');
-    const routes = (await request(l2.base, '/api/memory/metrics')).json.requests.routes;
+    const routes = (await request(l2.base, '/api/memory/metrics', { headers: bearer })).json.requests.routes;
     assert.equal(routes.find((x) => x.route === 'GET /loud').count, 1, 'the skipped request was not timed');
     assert.equal(routes.find((x) => x.route === 'GET /quiet').count, 1);
   });

@@ -217,12 +217,16 @@ test('isLoopbackAddress: 127.0.0.0/8, ::1 and IPv4-mapped loopback only', () => 
   for (const a of no) assert.equal(isLoopbackAddress(a), false, String(a));
 });
 
-test('forwardedAddresses reads X-Forwarded-For, Forwarded and X-Real-IP', () => {
-  assert.equal(forwardedAddresses({ headers: {} }), null);
-  assert.deepEqual(forwardedAddresses({ headers: { 'x-forwarded-for': '203.0.113.7, 127.0.0.1' } }), ['203.0.113.7', '127.0.0.1']);
-  assert.deepEqual(forwardedAddresses({ headers: { forwarded: 'for=192.0.2.60;proto=http, for="[::1]:4711"' } }), ['192.0.2.60', '::1']);
-  assert.deepEqual(forwardedAddresses({ headers: { 'x-real-ip': '127.0.0.1:8080' } }), ['127.0.0.1']);
-  assert.deepEqual(forwardedAddresses({ headers: { forwarded: 'proto=https' } }), ['unknown']);
+test('forwardedAddresses reads X-Forwarded-For (proxy-addr), Forwarded (forwarded-parse) and the client-IP headers', () => {
+  const req = (headers) => ({ headers, socket: { remoteAddress: '127.0.0.1' } });
+  assert.equal(forwardedAddresses(req({})), null);
+  assert.deepEqual(forwardedAddresses(req({ 'x-forwarded-for': '203.0.113.7, 127.0.0.1' })), ['203.0.113.7', '127.0.0.1']);
+  assert.deepEqual(forwardedAddresses(req({ forwarded: 'for=192.0.2.60;proto=http, for="[::1]:4711"' })), ['192.0.2.60', '::1']);
+  assert.deepEqual(forwardedAddresses(req({ 'x-real-ip': '127.0.0.1:8080' })), ['127.0.0.1']);
+  assert.deepEqual(forwardedAddresses(req({ forwarded: 'proto=https' })), ['unknown']);
+  assert.deepEqual(forwardedAddresses(req({ forwarded: 'for=' })), ['unknown'], 'malformed: not loopback');
+  assert.deepEqual(forwardedAddresses(req({ 'cf-connecting-ip': '198.51.100.4' })), ['198.51.100.4']);
+  assert.deepEqual(forwardedAddresses(req({ via: '1.1 proxy' })), [], 'proxy evidence without an address');
 });
 
 test('webhook URLs: http and https only; shown without path, query or credentials', () => {

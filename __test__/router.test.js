@@ -3,6 +3,10 @@
 // every endpoint, the admin rules (token, loopback, proxies), the rate limit, and
 // JSON errors for wrong methods, unknown paths and bad bodies.
 //
+// Loopback mode (no token) is open only in local development, so the tests of it
+// start the manager with NODE_ENV=development (startLocalManager); the rule itself
+// (other platforms, same-host proxies, browsers) is in security.test.js.
+//
 // The non-loopback case: every 127.x address is loopback, so a test client cannot
 // connect from elsewhere. It is exercised through the proxy rules instead: with
 // trustProxy true, X-Forwarded-For: 203.0.113.7 makes the request non-local (403);
@@ -29,12 +33,25 @@ async function appWith(t, express, routerOptions) {
 }
 
 const post = (base, p, { headers = {}, body } = {}) => request(base, p, { method: 'POST', headers, body });
+const bearer = { Authorization: `Bearer ${TOKEN}` };
+
+/** Starts the manager as local development (NODE_ENV=development, read by initialize()). */
+async function startLocalManager(t, options) {
+  process.env.NODE_ENV = 'development';
+  try {
+    const m = await startManager(t, options);
+    assert.equal(m.config.localDevelopment, true, m.config.platformReason);
+    return m;
+  } finally {
+    delete process.env.NODE_ENV;
+  }
+}
 
 for (const [name, express] of EXPRESS_VERSIONS) {
   test(`${name}: GET /health, /metrics and /leak-detection have the documented shape`, async (t) => {
     const m = await startManager(t, levelOptions('healthy'));
     const app = express();
-    app.use(memwarden.express({ express }));
+    app.use(memwarden.express({ express, router: { adminToken: TOKEN } }));
     app.get('/work', (req, res) => res.send('ok'));
     const { base } = await listen(app, t);
     await request(base, '/work');
@@ -52,7 +69,7 @@ for (const [name, express] of EXPRESS_VERSIONS) {
     assert.equal(h.json.currentUsage.limitBytes, m.getHealthMetrics().currentUsage.limitBytes);
     assert.ok('thresholds' in h.json && 'gcAvailable' in h.json, 'the rest of getHealthMetrics()');
 
-    const x = (await request(base, '/api/memory/metrics')).json;
+    const x = (await request(base, '/api/memory/metrics', { headers: bearer })).json;
     assert.ok(STATUSES.includes(x.status));
     assert.ok(x.history.samples >= 1 && Array.isArray(x.history.recentSamples) && x.history.recentSamples.length >= 1);
     assert.equal(typeof x.history.intervalMs, 'number');
@@ -72,14 +89,14 @@ for (const [name, express] of EXPRESS_VERSIONS) {
     assert.equal(typeof x.leak.leakSuspected, 'boolean');
     assert.ok('correlation' in x.requests);
 
-    const l = (await request(base, '/api/memory/leak-detection')).json;
+    const l = (await request(base, '/api/memory/leak-detection', { headers: bearer })).json;
     assert.equal(typeof l.leakSuspected, 'boolean');
     assert.ok(l.confidence >= 0 && l.confidence <= 100);
     assert.ok('heap' in l && 'external' in l && 'resident' in l && Array.isArray(l.recommendations));
   });
 
-  test(`${name}: admin actions from loopback without a token are allowed, and rate-limited (429 + Retry-After)`, async (t) => {
-    await startManager(t, levelOptions('healthy'));
+  test(`${name}: in local development, admin actions from loopback without a token are allowed, and rate-limited (429 + Retry-After)`, async (t) => {
+    await startLocalManager(t, levelOptions('healthy'));
     const { base } = await appWith(t, express, { adminRateLimitMs: 60_000 });
     const gc = await post(base, '/api/memory/gc');
     assert.equal(gc.status, 200, gc.text);
@@ -96,7 +113,7 @@ for (const [name, express] of EXPRESS_VERSIONS) {
   });
 
   test(`${name}: a proxied request is refused without a token; with trustProxy, a non-loopback client gets 403`, async (t) => {
-    await startManager(t, levelOptions('healthy'));
+    await startLocalManager(t, levelOptions('healthy'));
     const plain = await appWith(t, express, { adminRateLimitMs: 0 });
     const viaProxy = await post(plain.base, '/api/memory/gc', { headers: { 'X-Forwarded-For': '127.0.0.1' } });
     assert.equal(viaProxy.status, 403);
@@ -140,7 +157,7 @@ for (const [name, express] of EXPRESS_VERSIONS) {
   });
 
   test(`${name}: wrong methods get 405 + Allow, unknown paths 404, bad bodies 400/413/415, all as JSON`, async (t) => {
-    await startManager(t, levelOptions('healthy'));
+    await startLocalManager(t, levelOptions('healthy'));
     const { base } = await appWith(t, express, { adminRateLimitMs: 0 });
     const put = await request(base, '/api/memory/gc', { method: 'PUT' });
     assert.equal(put.status, 405);
@@ -192,7 +209,7 @@ for (const [name, express] of EXPRESS_VERSIONS) {
   });
 
   test(`${name}: a body parsed by express.json() is used as is`, async (t) => {
-    await startManager(t, levelOptions('healthy'));
+    await startLocalManager(t, levelOptions('healthy'));
     const app = express();
     app.use(express.json());
     app.use('/api/memory', createMemoryRouter({ express, adminRateLimitMs: 0 }));

@@ -16,6 +16,11 @@ const MB = 1048576;
 async function main() {
   const memory = MemoryManagerService.getInstance();
   await memory.initialize(); // MEMORY_* variables, MEMORY_ALERT_WEBHOOK_URL; alerts go to the console
+  if (!process.env.MEMORY_ADMIN_TOKEN && !memory.config.localDevelopment) {
+    // Outside local development /api/memory needs a token (README "Security"): one for this run.
+    process.env.MEMORY_ADMIN_TOKEN = require('node:crypto').randomBytes(24).toString('hex');
+    console.log(`[memwarden] not local development (${memory.config.platformReason}): send -H "Authorization: Bearer ${process.env.MEMORY_ADMIN_TOKEN}"`);
+  }
   memory.on('status', (e) =>
     console.log(`[memwarden] status ${e.previous} -> ${e.current} (${e.pressurePercentage.toFixed(1)}% of the limit, ${e.pressureSource})`),
   );
@@ -53,7 +58,7 @@ async function main() {
         'GET  /api/memory/health              health report (JSON)',
         'GET  /api/memory/metrics             history, per-route statistics, GC, alerts, cleanup',
         'GET  /api/memory/leak-detection      leak detector verdict and evidence',
-        'POST /api/memory/gc                  force a GC (loopback only unless MEMORY_ADMIN_TOKEN is set)',
+        'POST /api/memory/gc                  force a GC (README "Security": who may)',
         'POST /api/memory/emergency-cleanup   run every cleanup strategy',
         'POST /retain?mb=50                   keep 50 MB alive (simulate growth)',
         'POST /release                        drop what /retain kept',

@@ -2,26 +2,28 @@
 // Which peer addresses count as "this machine" for the admin routes.
 const net = require('node:net');
 
-/** The 8 16-bit groups of an IPv6 address (already checked with net.isIPv6), or null. */
-function ipv6Groups(addr) {
-  let s = addr.toLowerCase();
-  // An embedded dotted IPv4 (::ffff:127.0.0.1) becomes two hex groups.
-  const m = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (m) {
-    if (!net.isIPv4(m[2])) return null;
-    const o = m[2].split('.').map(Number);
-    s = `${m[1]}${((o[0] << 8) | o[1]).toString(16)}:${((o[2] << 8) | o[3]).toString(16)}`;
+// Node's BlockList does the matching, including IPv4-mapped IPv6 (::ffff:127.0.0.1,
+// ::ffff:7f00:1) against the IPv4 subnet.
+const LOOPBACK = new net.BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * An address as proxies write it, reduced to the address: brackets, an IPv4 port
+ * ('127.0.0.1:8080'), a bracketed IPv6 port ('[::1]:4711') and quotes go away.
+ * Hand-written because the parsers stop short of it: forwarded-parse returns the
+ * `for=` value as written (port and brackets included), and X-Real-IP and the other
+ * client-IP headers have no parser at all.
+ */
+function stripAddress(raw) {
+  let a = String(raw).trim().replace(/^"|"$/g, '');
+  if (a.startsWith('[')) {
+    const end = a.indexOf(']');
+    a = a.slice(1, end === -1 ? undefined : end);
+  } else if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(a)) {
+    a = a.slice(0, a.lastIndexOf(':'));
   }
-  const halves = s.split('::');
-  if (halves.length > 2) return null;
-  const parse = (part) => (part === '' ? [] : part.split(':'));
-  const head = parse(halves[0]);
-  const tail = halves.length === 2 ? parse(halves[1]) : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
-  const groups = [...head, ...new Array(halves.length === 2 ? missing : 0).fill('0'), ...tail];
-  if (!groups.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return null;
-  return groups.map((g) => parseInt(g, 16));
+  return a;
 }
 
 /**
@@ -35,14 +37,8 @@ function isLoopbackAddress(address) {
   if (a.startsWith('[') && a.endsWith(']')) a = a.slice(1, -1);
   const zone = a.indexOf('%');
   if (zone !== -1) a = a.slice(0, zone);
-  if (net.isIPv4(a)) return a.startsWith('127.');
-  if (!net.isIPv6(a)) return false;
-  const g = ipv6Groups(a);
-  if (g === null) return false;
-  const zeros = (from, to) => g.slice(from, to).every((x) => x === 0);
-  if (zeros(0, 7) && g[7] === 1) return true; // ::1
-  if (zeros(0, 5) && g[5] === 0xffff) return g[6] >> 8 === 127; // ::ffff:127.x.y.z
-  return false;
+  const family = net.isIPv4(a) ? 'ipv4' : net.isIPv6(a) ? 'ipv6' : null;
+  return family !== null && LOOPBACK.check(a, family);
 }
 
-module.exports = { isLoopbackAddress, ipv6Groups };
+module.exports = { isLoopbackAddress, stripAddress };

@@ -4,7 +4,7 @@
 // logger (warn for warning, error for critical and emergency, info when resolved)
 // and, when configured, to a webhook. Delivery never throws into the app.
 const os = require('node:os');
-const { WebhookSender, webhookUrlProblem } = require('./webhook');
+const { WebhookSender, webhookUrlProblem, redactUrlForError } = require('./webhook');
 const { problem } = require('./options');
 
 const WEBHOOK_ENV = 'MEMORY_ALERT_WEBHOOK_URL';
@@ -29,7 +29,7 @@ function resolveAlertSettings(options, env) {
   if (url !== null) {
     const bad = webhookUrlProblem(url);
     if (bad) {
-      problems.push(problem('', urlSource, url, bad));
+      problems.push(problem('', urlSource, redactUrlForError(url), bad)); // the path may be a secret
       url = null;
     }
   }

@@ -412,13 +412,17 @@ class MemoryManagerService extends EventEmitter {
   /**
    * The leak detector's verdict and evidence (the data behind /api/memory/leak-detection):
    * `leakSuspected`, `confidence` and its parts, per-signal evidence, time to the limits,
-   * recommendations.
+   * recommendations. The native part is cached per sample like getHealthMetrics() (its
+   * cost grows with the history); the attribution fields are read on every call.
    */
   getLeakDetection() {
-    const report = this._require('getLeakDetection').leakReport();
-    report.attribution = this._attribution || null;
-    report.attributionRunning = this._attributing === true;
-    return report;
+    const monitor = this._require('getLeakDetection');
+    const version = monitor.version();
+    const cached = this._leakCache;
+    if (!cached || cached.monitor !== monitor || cached.version !== version) {
+      this._leakCache = { monitor, version, report: deepFreeze(monitor.leakReport()) };
+    }
+    return { ...this._leakCache.report, attribution: this._attribution || null, attributionRunning: this._attributing === true };
   }
 
   /**
@@ -469,6 +473,14 @@ class MemoryManagerService extends EventEmitter {
   /** The recorded trace (newest samples and full GCs) for `analyzeTrace` or `memory analyze`. */
   exportTrace() {
     return this._require('exportTrace').exportTrace();
+  }
+
+  /**
+   * The newest `samples` samples and `gc` full GCs of the recorded trace with its totals
+   * (`totalSamples`, `totalGc`, `firstSampleAt`): cost independent of the history length.
+   */
+  traceTail(samples, gc) {
+    return this._require('traceTail').traceTail(samples, gc);
   }
 
   /** Replays a trace through the same engine (see `analyzeTrace`). */
@@ -657,6 +669,7 @@ class MemoryManagerService extends EventEmitter {
     this._monitor = null;
     this._cachedReport = null;
     this._cachedVersion = -1;
+    this._leakCache = null;
     if (this._alertDelivery) this._alertDelivery.detach();
     this._alertDelivery = null;
     this._requestSnapshot = null;

@@ -1,25 +1,23 @@
 'use strict';
 // createMemoryRouter(): the /api/memory endpoints (SPEC.md "API Endpoints").
 //
-//   GET  /health          the health report (SPEC.md's example response and more)
+//   GET  /health          public: the health report (SPEC.md's example response and more)
 //   GET  /metrics         details: history, per-route request statistics, GC, alerts, cleanup
 //                         (the Prometheus text format when asked: see lib/metrics/exposition.js)
-//   GET  /leak-detection  the leak detector's verdict and evidence
+//   GET  /leak-detection  details: the leak detector's verdict and evidence
 //   POST /gc              admin: force a garbage collection
 //   POST /emergency-cleanup  admin: run the cleanup strategies
 //
-// Admin actions are closed by default: with a token (adminToken or
-// MEMORY_ADMIN_TOKEN) they need `Authorization: Bearer <token>`; without one, only
-// requests from loopback that no proxy forwarded are allowed. They are
-// rate-limited. Every refusal and error is JSON with a stable code, never a stack.
+// Who may call what is lib/access.js (README "Security"): detailed reads follow the
+// admin rule unless publicReads is on; every read added with reader() does too. Admin
+// actions are rate-limited. Every refusal and error is JSON with a stable code, never
+// a stack.
 const { performance } = require('node:perf_hooks');
 const { MemoryManagerService } = require('./manager');
 const { MemwardenConfigError } = require('./errors');
-const { isLoopbackAddress } = require('./address');
-const { v, validateOptions, pathOf } = require('./options');
+const { createAccess, forwardedAddresses, parseBooleanEnv, BOOLEAN_ENV_ACCEPTED, TOKEN_ENV, PUBLIC_READS_ENV } = require('./access');
+const { v, validateOptions, pathOf, show } = require('./options');
 const { wantsPrometheus, TextBody, textExposition } = require('./metrics/exposition');
-
-const TOKEN_ENV = 'MEMORY_ADMIN_TOKEN';
 const MAX_BODY_BYTES = 4096;
 
 /** require('express'), lazily: memwarden itself runs without express installed. */
@@ -77,48 +75,39 @@ class HttpError extends Error {
   }
 }
 
-/** Addresses a proxy said it forwarded for (X-Forwarded-For, Forwarded, X-Real-IP), or null when none. */
-function forwardedAddresses(req) {
-  const h = req.headers;
-  const out = [];
-  let present = false;
-  const add = (raw) => {
-    let a = raw.trim().replace(/^"|"$/g, '');
-    if (a.startsWith('[')) a = a.slice(1, a.indexOf(']') === -1 ? undefined : a.indexOf(']'));
-    else if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(a)) a = a.slice(0, a.lastIndexOf(':'));
-    out.push(a);
-  };
-  if (h['x-forwarded-for'] !== undefined) {
-    present = true;
-    for (const part of String(h['x-forwarded-for']).split(',')) add(part);
-  }
-  if (h.forwarded !== undefined) {
-    present = true;
-    for (const element of String(h.forwarded).split(',')) {
-      const m = /(?:^|;)\s*for=("[^"]*"|[^;,\s]*)/i.exec(element);
-      add(m ? m[1] : 'unknown');
-    }
-  }
-  if (h['x-real-ip'] !== undefined) {
-    present = true;
-    add(String(h['x-real-ip']));
-  }
-  return present ? out : null;
+// Bodies are parsed by express.json() (body-parser, the module the app's express
+// brings); its errors are mapped to memwarden's codes. One check stays hand-written:
+// body-parser skips a body whose Content-Type is not JSON, and the admin routes answer
+// 415 for it instead of acting as if no body was sent.
+const BODY_ERRORS = {
+  'entity.parse.failed': [400, 'ERR_MALFORMED_JSON'],
+  'entity.too.large': [413, 'ERR_PAYLOAD_TOO_LARGE'],
+  'request.aborted': [400, 'ERR_BODY_ABORTED'],
+  'request.size.invalid': [400, 'ERR_BODY_ABORTED'],
+  'encoding.unsupported': [415, 'ERR_UNSUPPORTED_MEDIA_TYPE'],
+  'charset.unsupported': [415, 'ERR_UNSUPPORTED_MEDIA_TYPE'],
+};
+
+function bodyError(err) {
+  const known = err && BODY_ERRORS[err.type];
+  if (!known) return new HttpError(400, 'ERR_INVALID_BODY', `the body could not be read: ${err && err.message}`);
+  const [status, code] = known;
+  if (code === 'ERR_PAYLOAD_TOO_LARGE') return new HttpError(413, code, `the body must be at most ${MAX_BODY_BYTES} bytes`, { Connection: 'close' });
+  if (code === 'ERR_MALFORMED_JSON') return new HttpError(400, code, `the body is not valid JSON: ${err.message}`);
+  if (code === 'ERR_BODY_ABORTED') return new HttpError(400, code, 'the request body was aborted');
+  return new HttpError(status, code, `the body's encoding is not supported: ${err.message}`);
 }
 
-/** Reads a small JSON object body; undefined when there is none. Rejects with HttpError. */
-function readJsonBody(req) {
-  if (req._body || req.readableEnded) {
-    // An app-level body parser already read it.
-    const b = req.body;
-    if (b === undefined || b === null || (typeof b === 'object' && !Array.isArray(b) && Object.keys(b).length === 0)) {
-      return Promise.resolve(undefined);
-    }
-    if (typeof b !== 'object' || Array.isArray(b)) {
-      return Promise.reject(new HttpError(400, 'ERR_INVALID_BODY', 'the body must be a JSON object'));
-    }
-    return Promise.resolve(b);
-  }
+/** What the app or express.json() left in req.body: undefined for none, else a JSON object (HttpError otherwise). */
+function bodyObject(b) {
+  if (b === undefined || b === null || (typeof b === 'object' && !Array.isArray(b) && Object.keys(b).length === 0)) return undefined;
+  if (typeof b !== 'object' || Array.isArray(b)) throw new HttpError(400, 'ERR_INVALID_BODY', 'the body must be a JSON object');
+  return b;
+}
+
+/** Reads a small JSON object body with `jsonParser` (express.json()); undefined when there is none. Rejects with HttpError. */
+function readJsonBody(req, res, jsonParser) {
+  if (req._body || req.readableEnded) return new Promise((resolve) => resolve(bodyObject(req.body))); // an app-level parser read it
   const length = req.headers['content-length'];
   const chunked = req.headers['transfer-encoding'] !== undefined;
   if (!chunked && (length === undefined || length === '0')) return Promise.resolve(undefined);
@@ -126,49 +115,15 @@ function readJsonBody(req) {
   if (type !== 'application/json' && !type.endsWith('+json')) {
     return Promise.reject(new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', `the body must be application/json (got ${type || 'no Content-Type'})`));
   }
-  if (length !== undefined && Number(length) > MAX_BODY_BYTES) {
-    return Promise.reject(new HttpError(413, 'ERR_PAYLOAD_TOO_LARGE', `the body must be at most ${MAX_BODY_BYTES} bytes`, { Connection: 'close' }));
-  }
   return new Promise((resolve, reject) => {
-    const chunks = [];
-    let size = 0;
-    let done = false;
-    const finish = (err, value) => {
-      if (done) return;
-      done = true;
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      if (err) reject(err);
-      else resolve(value);
-    };
-    const onData = (chunk) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.pause();
-        finish(new HttpError(413, 'ERR_PAYLOAD_TOO_LARGE', `the body must be at most ${MAX_BODY_BYTES} bytes`, { Connection: 'close' }));
-      } else {
-        chunks.push(chunk);
-      }
-    };
-    const onEnd = () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return finish(null, undefined);
-      let value;
+    jsonParser(req, res, (err) => {
+      if (err) return reject(bodyError(err));
       try {
-        value = JSON.parse(text);
-      } catch (err) {
-        return finish(new HttpError(400, 'ERR_MALFORMED_JSON', `the body is not valid JSON: ${err.message}`));
+        return resolve(bodyObject(req.body));
+      } catch (e) {
+        return reject(e);
       }
-      if (!value || typeof value !== 'object' || Array.isArray(value)) {
-        return finish(new HttpError(400, 'ERR_INVALID_BODY', 'the body must be a JSON object'));
-      }
-      return finish(null, value);
-    };
-    const onError = () => finish(new HttpError(400, 'ERR_BODY_ABORTED', 'the request body was aborted'));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
+    });
   });
 }
 
@@ -190,97 +145,116 @@ function checkBody(body, fields) {
 const reasonField = (x) => (typeof x === 'string' && x.length > 0 && x.length <= 200 ? null : 'a non-empty string of at most 200 characters');
 const booleanField = (x) => (typeof x === 'boolean' ? null : 'true or false');
 
-/** The summary of the recorded history for GET /metrics. */
-function historySummary(trace, recent) {
-  const samples = Array.isArray(trace.samples) ? trace.samples : [];
-  const gc = Array.isArray(trace.gc) ? trace.gc : [];
+/** The summary of the recorded history for GET /metrics, from the trace's tail (manager.traceTail). */
+function historySummary(tail) {
+  const samples = tail.samples;
   return {
-    samples: samples.length,
-    intervalMs: trace.intervalMs,
-    limitBytes: trace.limitBytes,
-    heapSizeLimit: trace.heapSizeLimit,
-    firstSampleAt: samples.length ? samples[0].t : null,
+    samples: tail.totalSamples,
+    intervalMs: tail.intervalMs,
+    limitBytes: tail.limitBytes,
+    heapSizeLimit: tail.heapSizeLimit,
+    firstSampleAt: tail.firstSampleAt,
     lastSampleAt: samples.length ? samples[samples.length - 1].t : null,
-    recentSamples: recent > 0 ? samples.slice(-recent) : [],
-    fullGcEvents: gc.length,
-    recentFullGc: gc.slice(-20),
+    recentSamples: samples,
+    fullGcEvents: tail.totalGc,
+    recentFullGc: tail.gc,
   };
+}
+
+/** publicReads: the option, else MEMORY_PUBLIC_READS (read now), else false. */
+function resolvePublicReads(option) {
+  if (option !== undefined) return option;
+  const raw = process.env[PUBLIC_READS_ENV];
+  if (raw === undefined || raw === '') return false;
+  const value = parseBooleanEnv(raw);
+  if (value === null) {
+    const shown = show(raw);
+    throw new MemwardenConfigError([
+      { setting: PUBLIC_READS_ENV, value: shown, accepted: BOOLEAN_ENV_ACCEPTED, message: `createMemoryRouter(): ${PUBLIC_READS_ENV}=${shown} is invalid; accepted: ${BOOLEAN_ENV_ACCEPTED}` },
+    ]);
+  }
+  return value;
 }
 
 /**
  * The /api/memory router. Options: manager, express (the module to build the router
  * with; default require('express')), adminToken (default MEMORY_ADMIN_TOKEN, read
- * now), trustProxy (default false), adminRateLimitMs (default 10000; 0 disables),
- * historySamples (default 60).
+ * now), publicReads (default MEMORY_PUBLIC_READS, read now, else false), trustProxy
+ * (default false), adminRateLimitMs (default 10000; 0 disables), historySamples
+ * (default 60).
  */
 function createMemoryRouter(options) {
-  const o = validateOptions('createMemoryRouter()', options, {
+  // Only the token's digest outlives this call: the validated options are not kept.
+  const { adminToken, ...o } = validateOptions('createMemoryRouter()', options, {
     manager: { default: null, check: v.manager() },
     express: { default: null, check: v.expressModule() },
     adminToken: { default: undefined, check: (x) => x },
+    publicReads: { default: undefined, check: v.boolean() },
     trustProxy: { default: false, check: v.boolean() },
     adminRateLimitMs: { default: 10_000, check: v.integer(0, 86_400_000) },
     historySamples: { default: 60, check: v.integer(0, 100_000) },
   });
-  let token = null;
   let tokenSource = null;
-  if (o.adminToken !== undefined && o.adminToken !== null) {
-    token = o.adminToken;
-    tokenSource = 'adminToken';
-  } else if (typeof process.env[TOKEN_ENV] === 'string' && process.env[TOKEN_ENV] !== '') {
-    token = process.env[TOKEN_ENV];
-    tokenSource = TOKEN_ENV;
+  let tokenDigest = null;
+  {
+    let token = null;
+    if (adminToken !== undefined && adminToken !== null) {
+      token = adminToken;
+      tokenSource = 'adminToken';
+    } else if (typeof process.env[TOKEN_ENV] === 'string' && process.env[TOKEN_ENV] !== '') {
+      token = process.env[TOKEN_ENV];
+      tokenSource = TOKEN_ENV;
+    }
+    if (token !== null) {
+      const p = tokenProblem(tokenSource, token);
+      if (p) throw new MemwardenConfigError([{ ...p, message: `createMemoryRouter(): ${p.message}` }]);
+      tokenDigest = sha256(token);
+    }
   }
-  if (token !== null) {
-    const p = tokenProblem(tokenSource, token);
-    if (p) throw new MemwardenConfigError([{ ...p, message: `createMemoryRouter(): ${p.message}` }]);
-  }
-  const tokenDigest = token === null ? null : sha256(token);
-  token = null; // only the digest is kept
+  const publicReads = resolvePublicReads(o.publicReads);
   const express = o.express || loadExpress('createMemoryRouter()');
   const manager = o.manager || MemoryManagerService.getInstance();
-  const trustProxy = o.trustProxy;
+  const { trustProxy, historySamples } = o;
   const rateMs = o.adminRateLimitMs;
+  const access = createAccess({ manager, tokenDigest, tokenSource, trustProxy, publicReads, sha256 });
+  const jsonParser = express.json({ limit: MAX_BODY_BYTES, strict: true, type: ['application/json', '+json'] });
   let lastAdminAt = -Infinity;
   const prometheusText = textExposition({ manager });
 
-  /** null when allowed, else [statusCode, code, message, headers]. */
-  function refusal(req) {
-    if (tokenDigest !== null) {
-      const header = req.headers.authorization;
-      if (header === undefined) {
-        return [401, 'ERR_UNAUTHORIZED', `this admin action needs Authorization: Bearer <token> (the ${tokenSource === 'adminToken' ? 'adminToken option' : TOKEN_ENV})`, { 'WWW-Authenticate': 'Bearer realm="memwarden"' }];
-      }
-      const m = /^Bearer +(\S+) *$/i.exec(String(header));
-      if (m === null || !require('node:crypto').timingSafeEqual(sha256(m[1]), tokenDigest)) {
-        return [401, 'ERR_INVALID_TOKEN', 'the bearer token is not valid', { 'WWW-Authenticate': 'Bearer realm="memwarden", error="invalid_token"' }];
-      }
-      return null;
+  // What /metrics shows of the history and the leak verdict changes only when the
+  // monitor records something, and the manager's health report object changes with it
+  // (it is cached per sample): so they are built once per report, and a call costs the
+  // same at any history length (bench:endpoints).
+  let perSampleKey = null;
+  let perSampleValue = null;
+  const perSample = (report) => {
+    if (report !== perSampleKey) {
+      const l = manager.getLeakDetection();
+      perSampleValue = {
+        history: historySummary(manager.traceTail(historySamples, 20)),
+        leak: { leakSuspected: l.leakSuspected, confidence: l.confidence, signal: l.signal },
+      };
+      perSampleKey = report;
     }
-    const peer = req.socket ? req.socket.remoteAddress : undefined;
-    const hint = `set ${TOKEN_ENV} to allow admin actions from elsewhere with a bearer token`;
-    if (!isLoopbackAddress(peer)) {
-      return [403, 'ERR_FORBIDDEN', `without ${TOKEN_ENV}, admin actions are allowed only from this machine (loopback); ${hint}`];
-    }
-    const forwarded = forwardedAddresses(req);
-    if (forwarded !== null) {
-      if (!trustProxy) {
-        return [403, 'ERR_FORBIDDEN', `this request came through a proxy (forwarding headers present) and trustProxy is off; ${hint}`];
-      }
-      if (!forwarded.every(isLoopbackAddress)) {
-        return [403, 'ERR_FORBIDDEN', `this request was forwarded for a non-loopback address; ${hint}`];
-      }
-    }
-    return null;
-  }
+    return perSampleValue;
+  };
 
   const notInitialized = (res) =>
     sendError(res, 503, 'ERR_MEMWARDEN_NOT_INITIALIZED', 'memwarden is not initialized (await MemoryManagerService.getInstance().initialize())');
 
-  /** A GET handler: never throws into Express. */
-  const reader = (build) =>
+  /**
+   * A GET handler: never throws into Express. Private (the admin rule, unless
+   * publicReads) unless `{ public: true }`: only /health is public. Every read route
+   * goes through here, so a new one (a dashboard, another format of /metrics) gets the
+   * same rule without doing anything.
+   */
+  const reader = (build, { public: isPublic = false } = {}) =>
     function memwardenRead(req, res) {
       if (!manager.initialized) return notInitialized(res);
+      if (!isPublic) {
+        const denied = access.read(req);
+        if (denied !== null) return sendError(res, denied[0], denied[1], denied[2], denied[3]);
+      }
       try {
         const body = build(req);
         if (body instanceof TextBody) sendText(res, body);
@@ -295,7 +269,9 @@ function createMemoryRouter(options) {
   const admin = (fields, action) =>
     async function memwardenAdmin(req, res) {
       try {
-        const denied = refusal(req);
+        // Before the access check: whether this is local development comes from the resolved configuration.
+        if (!manager.initialized) return notInitialized(res);
+        const denied = access.admin(req);
         if (denied !== null) return sendError(res, denied[0], denied[1], denied[2], denied[3]);
         const now = performance.now();
         const wait = lastAdminAt + rateMs - now;
@@ -309,7 +285,7 @@ function createMemoryRouter(options) {
         lastAdminAt = now;
         let body;
         try {
-          body = checkBody(await readJsonBody(req), fields);
+          body = checkBody(await readJsonBody(req, res, jsonParser), fields);
           if (!manager.initialized) {
             lastAdminAt = previous;
             return notInitialized(res);
@@ -344,7 +320,7 @@ function createMemoryRouter(options) {
         // SPEC.md's example order first, then the rest of the report.
         const r = manager.getHealthMetrics();
         return { status: r.status, currentUsage: r.currentUsage, trend: r.trend, gcStats: r.gcStats, recommendations: r.recommendations, ...r };
-      }),
+      }, { public: true }),
     )
     .all(methodNotAllowed('GET, HEAD'));
   router
@@ -354,7 +330,7 @@ function createMemoryRouter(options) {
         // The Prometheus text format when asked (Accept: text/plain or openmetrics, ?format=prometheus).
         if (wantsPrometheus(req)) return prometheusText();
         const report = manager.getHealthMetrics();
-        const leak = manager.getLeakDetection();
+        const { history, leak } = perSample(report);
         return {
           timestamp: report.timestamp,
           status: report.status,
@@ -364,7 +340,7 @@ function createMemoryRouter(options) {
           trend: report.trend,
           gcStats: report.gcStats,
           gcAvailable: report.gcAvailable,
-          history: historySummary(manager.exportTrace(), o.historySamples),
+          history,
           requests: manager._requestStats ? manager.requestStats.report(performance.now()) : { enabled: false, hint: 'add memoryMonitoring.monitorRequestMemory() to collect per-route statistics' },
           alerts: typeof manager.getAlerts === 'function' ? manager.getAlerts() : { active: [], history: [] },
           alertDelivery: manager.getAlertDelivery(),
@@ -373,7 +349,7 @@ function createMemoryRouter(options) {
             last: manager.getLastCleanup(),
             proactive: { ...manager._cleanupSettings },
           },
-          leak: { leakSuspected: leak.leakSuspected, confidence: leak.confidence, signal: leak.signal },
+          leak,
           recommendations: report.recommendations,
         };
       }),
@@ -419,4 +395,4 @@ function createMemoryRouter(options) {
   return router;
 }
 
-module.exports = { createMemoryRouter, loadExpress, forwardedAddresses, readJsonBody, tokenProblem, TOKEN_ENV };
+module.exports = { createMemoryRouter, loadExpress, forwardedAddresses, readJsonBody, tokenProblem, TOKEN_ENV, PUBLIC_READS_ENV };

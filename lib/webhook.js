@@ -28,6 +28,26 @@ function redactUrl(value) {
   }
 }
 
+/**
+ * A webhook URL shown in a configuration error: scheme and host only, with path, query
+ * and credentials replaced by '/…' (Slack-style hook paths are secrets). A value that
+ * is not a URL shows only a leading host name ('hooks.example.com/…'), or nothing but
+ * its length.
+ */
+function redactUrlForError(value) {
+  if (typeof value !== 'string') return value;
+  try {
+    const u = new URL(value);
+    const rest = (u.pathname && u.pathname !== '/' && u.pathname !== '') || u.search || u.hash || u.username || u.password;
+    return `${u.protocol}${u.host ? `//${u.host}` : ''}${rest ? '/…' : ''}`;
+  } catch {
+    const text = value.trim();
+    const head = text.split(/[/?#]/)[0];
+    if (/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d{1,5})?$/.test(head)) return head === text ? head : `${head}/…`;
+    return `(hidden, ${value.length} characters)`;
+  }
+}
+
 class WebhookSender {
   /**
    * @param {string} url        http(s) URL (validated by the caller)
@@ -181,4 +201,4 @@ class WebhookSender {
   }
 }
 
-module.exports = { WebhookSender, webhookUrlProblem, redactUrl };
+module.exports = { WebhookSender, webhookUrlProblem, redactUrl, redactUrlForError };

@@ -452,6 +452,18 @@ impl Monitor {
         to_json(&t)
     }
 
+    /// The newest `samples` samples and `gc` full GCs of the recorded trace with its
+    /// totals: cost independent of the history length (GET /metrics).
+    #[napi(catch_unwind, ts_return_type = "MemoryTraceTail")]
+    pub fn trace_tail(&self, samples: u32, gc: u32) -> Result<Value> {
+        let t = self
+            .shared
+            .engine
+            .lock()
+            .trace_tail(samples as usize, gc as usize);
+        to_json(&t)
+    }
+
     #[napi(catch_unwind)]
     pub fn set_gc_available(&self, available: bool) {
         self.shared.engine.lock().set_gc_available(available);

@@ -185,6 +185,9 @@ pub struct Config {
     pub memory_limit_bytes: Option<u64>,
     pub platform: Platform,
     pub platform_reason: String,
+    /// Local development as detected (never set by the `platform` option): see
+    /// `platform::local_development`. The router opens admin routes to loopback only then.
+    pub local_development: bool,
     /// Where each setting came from: "option", "env MEMORY_…", "preset render", "default".
     pub sources: BTreeMap<String, String>,
 }
@@ -444,6 +447,7 @@ pub fn resolve(input: &Input) -> Result<Config, Vec<Problem>> {
         memory_limit_bytes: limit_mb.map(|mb| (mb * 1024.0 * 1024.0).round() as u64),
         platform: detected.platform,
         platform_reason: detected.reason,
+        local_development: platform::local_development(input.env, input.host),
         sources,
     })
 }

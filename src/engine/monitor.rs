@@ -11,7 +11,7 @@ use super::recommend::{self, Facts};
 use super::ring::Ring;
 use super::stats;
 use super::status::{Level, Thresholds};
-use super::trace::{Trace, TraceGc, TraceSample};
+use super::trace::{Trace, TraceGc, TraceSample, TraceTail};
 use serde::Serialize;
 
 /// Fewest resident samples before a trend is reported.
@@ -720,6 +720,29 @@ impl Engine {
         }
     }
 
+    /// The newest `samples` samples and `gcs` full GCs of the trace with its totals;
+    /// copies only what it returns.
+    pub fn trace_tail(&self, samples: usize, gcs: usize) -> TraceTail {
+        fn newest<T: Clone>(ring: &Ring<T>, n: usize) -> Vec<T> {
+            let mut v: Vec<T> = ring.iter().rev().take(n).cloned().collect();
+            v.reverse();
+            v
+        }
+        TraceTail {
+            total_samples: self.trace_samples.len(),
+            total_gc: self.trace_gcs.len(),
+            first_sample_at: self.trace_samples.iter().next().map(|s| s.t),
+            trace: Trace {
+                version: Some(1),
+                limit_bytes: Some(self.limit.bytes as f64),
+                heap_size_limit: self.heap.map(|(_, h)| h.heap_size_limit as f64),
+                interval_ms: Some(self.interval_ms as f64),
+                samples: newest(&self.trace_samples, samples),
+                gc: newest(&self.trace_gcs, gcs),
+            },
+        }
+    }
+
     fn leak_context(&self) -> leak::Context {
         let h = self.heap.map(|(_, h)| h).unwrap_or_default();
         let resident = self.native.map_or(0, |(_, s)| self.resident_bytes(&s));
@@ -985,6 +1008,28 @@ mod tests {
             heap_size_limit: limit_mb * MB,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn trace_tail_is_the_end_of_the_exported_trace() {
+        let mut e = engine(serde_json::json!({}), 1000, LimitSource::Override);
+        let empty = e.trace_tail(60, 20);
+        assert_eq!((empty.total_samples, empty.first_sample_at), (0, None));
+        assert!(empty.trace.samples.is_empty());
+        for i in 0..3000u64 {
+            e.ingest_heap(1_000 + i * 10, heap(10 + i % 7, 500));
+        }
+        let whole = e.export_trace();
+        let tail = e.trace_tail(60, 20);
+        assert_eq!(tail.total_samples, whole.samples.len());
+        assert_eq!(tail.total_gc, whole.gc.len());
+        assert_eq!(tail.first_sample_at, Some(whole.samples[0].t));
+        assert_eq!(
+            tail.trace.samples,
+            whole.samples[whole.samples.len() - 60..].to_vec()
+        );
+        assert_eq!(tail.trace.limit_bytes, whole.limit_bytes);
+        assert_eq!(e.trace_tail(100_000, 0).trace.samples, whole.samples);
     }
 
     #[test]

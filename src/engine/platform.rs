@@ -119,6 +119,22 @@ pub fn detect(env: &BTreeMap<String, String>, host: &HostFacts) -> Detected {
     }
 }
 
+/// Hosting platforms and orchestrators that may run a proxy or sidecar on the same host.
+const HOSTED: [(&str, &str); 3] = [
+    ("DYNO", "Heroku"),
+    ("FLY_APP_NAME", "Fly.io"),
+    ("KUBERNETES_SERVICE_HOST", "Kubernetes"),
+];
+
+/// Whether this is local development: the detected platform is local and no hosting
+/// platform or orchestrator is named in the environment. Only then may the router
+/// trust loopback peers without a token (a same-host proxy or sidecar elsewhere makes
+/// every remote client look like loopback).
+pub fn local_development(env: &BTreeMap<String, String>, host: &HostFacts) -> bool {
+    detect(env, host).platform == Platform::Local
+        && HOSTED.iter().all(|(key, _)| non_empty(env, key).is_none())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,5 +210,32 @@ mod tests {
             assert!(s.warning < s.critical && s.critical < s.emergency);
             assert_eq!(Platform::parse(p.as_str()), Some(p));
         }
+    }
+
+    #[test]
+    fn local_development_only_off_hosting_platforms() {
+        assert!(local_development(&env(&[]), &HostFacts::default()));
+        assert!(local_development(
+            &env(&[("NODE_ENV", "development")]),
+            &HostFacts {
+                container: Some("/.dockerenv exists".into()),
+            }
+        ));
+        for (key, _) in HOSTED {
+            let e = env(&[("NODE_ENV", "development"), (key, "x")]);
+            assert!(!local_development(&e, &HostFacts::default()), "{key}");
+        }
+        assert!(!local_development(
+            &env(&[("NODE_ENV", "production")]),
+            &HostFacts::default()
+        ));
+        assert!(!local_development(
+            &env(&[("RENDER", "true")]),
+            &HostFacts::default()
+        ));
+        let host = HostFacts {
+            container: Some("kubernetes".into()),
+        };
+        assert!(!local_development(&env(&[]), &host));
     }
 }

@@ -62,6 +62,21 @@ pub struct Trace {
     pub gc: Vec<TraceGc>,
 }
 
+/// The newest part of a recorded trace and the whole trace's totals: what the
+/// metrics endpoint shows, at a cost that does not grow with the history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceTail {
+    /// Samples and full GCs in the whole trace.
+    pub total_samples: usize,
+    pub total_gc: usize,
+    /// Time of the oldest sample in the whole trace.
+    pub first_sample_at: Option<f64>,
+    /// The newest samples and full GCs (oldest first) with the limit and interval.
+    #[serde(flatten)]
+    pub trace: Trace,
+}
+
 /// `list[i].t` must be a finite, non-negative time, not before the previous one (`prev`, updated).
 fn check_time(errors: &mut Vec<String>, list: &str, i: usize, t: f64, prev: &mut f64) {
     if !t.is_finite() || t < 0.0 {
