@@ -10,6 +10,7 @@ const { memwardenExpress } = require('./lib/express');
 const { performEnhancedHealthCheck, terminusHealthCheck, MemwardenHealthCheckError, healthCheckService } = require('./lib/health');
 const { RequestStats } = require('./lib/requestStats');
 const { isLoopbackAddress } = require('./lib/address');
+const { memoryMonitorUtil } = require('./lib/devtools/util');
 
 module.exports = {
   MemoryManagerService,
@@ -25,6 +26,8 @@ module.exports = {
     return v.ok ? { ok: true, config: v.config, limit: v.limit } : { ok: false, problems: v.problems };
   },
   memoryMonitoring,
+  /** Development helpers (SPEC.md): start/stopDevelopmentMonitoring, simulateMemoryPressure, generateMemoryReport. */
+  memoryMonitorUtil,
   createMemoryRouter,
   express: memwardenExpress,
   performEnhancedHealthCheck,

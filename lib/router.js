@@ -16,6 +16,7 @@ const { MemoryManagerService } = require('./manager');
 const { MemwardenConfigError } = require('./errors');
 const { isLoopbackAddress } = require('./address');
 const { v, validateOptions, pathOf } = require('./options');
+const devtools = { ...require('./devtools/dashboard'), ...require('./devtools/simulate') };
 
 const TOKEN_ENV = 'MEMORY_ADMIN_TOKEN';
 const MAX_BODY_BYTES = 4096;
@@ -271,7 +272,7 @@ function createMemoryRouter(options) {
     function memwardenRead(req, res) {
       if (!manager.initialized) return notInitialized(res);
       try {
-        sendJson(res, 200, build());
+        sendJson(res, 200, build(req));
       } catch (err) {
         sendError(res, 500, 'ERR_INTERNAL', `memwarden could not build the response: ${err && err.message}`);
       }
@@ -391,9 +392,14 @@ function createMemoryRouter(options) {
       }),
     )
     .all(methodNotAllowed('POST'));
+  // Developer tools (lib/devtools/): the dashboard page holds no figures (a browser cannot
+  // send a bearer token when it opens a URL); its data and actions use the rules above.
+  router.route('/dashboard').get(devtools.dashboardHandler()).all(methodNotAllowed('GET, HEAD'));
+  router.route('/live').get(reader((req) => devtools.liveFor(manager, req))).all(methodNotAllowed('GET, HEAD'));
+  router.route('/simulate').post(admin(devtools.simulateFields(manager), (body) => devtools.startSimulation(manager, body))).all(methodNotAllowed('POST'));
   router.use(function memwardenNotFound(req, res) {
     // req.url, not Express's req.path: memwarden.express.attach() can dispatch here before Express's set-up.
-    sendError(res, 404, 'ERR_NOT_FOUND', `no memwarden endpoint at ${req.method} ${req.baseUrl}${pathOf(req.url)}; endpoints: GET health, metrics, leak-detection; POST gc, emergency-cleanup`);
+    sendError(res, 404, 'ERR_NOT_FOUND', `no memwarden endpoint at ${req.method} ${req.baseUrl}${pathOf(req.url)}; endpoints: GET health, metrics, leak-detection, live, dashboard; POST gc, emergency-cleanup, simulate`);
   });
   // eslint-disable-next-line no-unused-vars
   router.use(function memwardenError(err, req, res, next) {
