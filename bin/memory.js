@@ -285,6 +285,11 @@ function simulationPrinter(out, ctx, json) {
       for (const g of s.gcs.slice(printed.gcs)) line(`  ${clock(g.t)} GC (${g.reason}) ${g.success ? `freed ${bytes(g.freedBytes)} in ${Number(g.durationMs).toFixed(1)} ms` : 'not run'}`);
       printed.gcs = s.gcs.length;
       if (s.phase !== printed.phase) {
+        if (printed.phase === 'allocating' && printed.pct < 100) {
+          // Polling a server can miss the last step: show the allocation complete.
+          line(`allocating ${bar(100, 30)} ${bytes(s.targetBytes)} of ${bytes(s.targetBytes)}`);
+          printed.pct = 100;
+        }
         printed.phase = s.phase;
         if (s.phase === 'holding') line(`holding ${bytes(s.targetBytes)}`);
         if (s.phase === 'recovering') line('released; waiting for recovery');
@@ -468,6 +473,8 @@ async function selfTest(args, out, ctx) {
   const onWait = (s) => ctx.err.write(`memory: rate-limited by the server, waiting ${s} s\n`);
   if (url) {
     const { source } = await openSource(args);
+    // An unreachable server is one line (exit 1), not seven failed steps.
+    await source.health();
     steps = remoteSteps(source, onWait);
     where = source.where;
   } else {
