@@ -80,7 +80,7 @@
   var MEMORY_COLUMNS = ['rss', 'heapUsed', 'gc', 'trend', 'limit', 'warning', 'critical', 'emergency'];
 
   function line(label, color, extra) {
-    var s = { label: label, stroke: color, width: 2, value: function (u, v) {
+    var s = { label: label, stroke: color, width: 2, spanGaps: true, points: { show: false }, value: function (u, v) {
       return mb(v);
     } };
     for (var k in extra || {}) s[k] = extra[k];
@@ -164,8 +164,18 @@
     );
   }
 
-  function gcChart(el, gcs) {
+  /** Empty rows at the first and last sample, so every chart spans the same time range. */
+  function spanRows(samples) {
     var rows = {};
+    if (samples && samples.length) {
+      rows[samples[0].t] = {};
+      rows[samples[samples.length - 1].t] = {};
+    }
+    return rows;
+  }
+
+  function gcChart(el, gcs, samples) {
+    var rows = spanRows(samples);
     gcs.forEach(function (g) {
       rows[g.t] = { pause: g.durationMs };
     });
@@ -192,8 +202,8 @@
   }
 
   /** points: [{ t, confidence, minutesToLimit }] */
-  function leakChart(el, pts) {
-    var rows = {};
+  function leakChart(el, pts, samples) {
+    var rows = spanRows(samples);
     pts.forEach(function (p) {
       rows[p.t] = { confidence: p.confidence, minutes: p.minutesToLimit == null ? null : Math.min(p.minutesToLimit, 1440) };
     });
@@ -207,10 +217,10 @@
         scales: { x: { time: true }, pct: { range: [0, 100] }, min: {} },
         series: [
           {},
-          { label: 'leak confidence', stroke: COLORS.confidence, width: 2, scale: 'pct', value: function (u, v) {
+          { label: 'leak confidence', stroke: COLORS.confidence, width: 2, scale: 'pct', spanGaps: true, points: { show: false }, value: function (u, v) {
             return v == null ? '–' : v.toFixed(0) + ' %';
           } },
-          { label: 'minutes to limit', stroke: COLORS.minutes, width: 2, scale: 'min', spanGaps: false, value: function (u, v) {
+          { label: 'minutes to limit', stroke: COLORS.minutes, width: 2, scale: 'min', spanGaps: true, points: { show: false }, value: function (u, v) {
             return v == null ? 'not approaching' : v.toFixed(1) + ' min';
           } },
         ],
@@ -221,9 +231,9 @@
               return v + '%';
             });
           } },
-          { scale: 'min', side: 1, size: 60, grid: { show: false }, values: function (u, vals) {
+          { scale: 'min', side: 1, size: 70, grid: { show: false }, values: function (u, vals) {
             return vals.map(function (v) {
-              return v + ' min';
+              return (v >= 10 ? v.toFixed(0) : v.toFixed(1)) + ' min';
             });
           } },
         ],
@@ -244,5 +254,6 @@
     gcChart: gcChart,
     leakChart: leakChart,
     size: size,
+    spanRows: spanRows,
   };
 })();

@@ -102,19 +102,19 @@
     ss.forEach(function (s) {
       heapRows[s.t] = { heapUsed: s.heapUsed, heapTotal: s.heapTotal, external: s.external };
     });
-    var gcRows = {};
+    var gcRows = C.spanRows(ss);
     gg.forEach(function (g) {
       gcRows[g.t] = { pause: g.durationMs };
     });
-    var leakRows = {};
+    var leakRows = C.spanRows(ss);
     lp.forEach(function (p) {
       leakRows[p.t] = { confidence: p.confidence, minutes: p.minutesToLimit == null ? null : Math.min(p.minutesToLimit, 1440) };
     });
     if (!charts.memory) {
       charts.memory = C.memoryChart($('chart-memory'), ss, gg, d.limitBytes, d.thresholds, null);
       charts.heap = C.heapChart($('chart-heap'), ss);
-      charts.gc = C.gcChart($('chart-gc'), gg);
-      charts.leak = C.leakChart($('chart-leak'), lp);
+      charts.gc = C.gcChart($('chart-gc'), gg, ss);
+      charts.leak = C.leakChart($('chart-leak'), lp, ss);
       window.addEventListener('resize', function () {
         ['memory', 'heap', 'gc', 'leak'].forEach(function (k) {
           var el = $('chart-' + k);
@@ -169,19 +169,18 @@
       sites.appendChild(tr);
     });
     var alerts = $('alerts');
-    var rows = d.alerts.active
+    var activeIds = {};
+    d.alerts.active.forEach(function (a) {
+      activeIds[a.id] = true;
+    });
+    // The history holds raised, escalated and resolved records, newest last.
+    var rows = d.alerts.history
+      .slice()
+      .reverse()
+      .slice(0, 15)
       .map(function (a) {
-        return [a, 'active'];
-      })
-      .concat(
-        d.alerts.history
-          .slice()
-          .reverse()
-          .map(function (a) {
-            return [a, 'history'];
-          }),
-      )
-      .slice(0, 15);
+        return [a, a.resolved ? 'resolved' : activeIds[a.id] ? 'active' : 'raised'];
+      });
     alerts.textContent = '';
     if (rows.length === 0) {
       var tr0 = document.createElement('tr');
@@ -195,7 +194,7 @@
     rows.forEach(function (pair) {
       var a = pair[0];
       var tr = document.createElement('tr');
-      [new Date(a.timestamp || a.raisedAt || d.timestamp).toLocaleTimeString(), a.type, a.level, a.message, a.resolved ? 'resolved' : pair[1]].forEach(function (v) {
+      [new Date(a.timestamp || a.raisedAt || d.timestamp).toLocaleTimeString(), a.type, a.level, a.message, pair[1]].forEach(function (v) {
         var td = document.createElement('td');
         td.textContent = v == null ? '' : String(v);
         tr.appendChild(td);

@@ -46,7 +46,7 @@
   window.memwardenCharts = [
     C.memoryChart($('chart-memory'), samples, gcs, u.limitBytes, r.thresholds, trend),
     C.heapChart($('chart-heap'), samples),
-    C.gcChart($('chart-gc'), gcs),
+    C.gcChart($('chart-gc'), gcs, samples),
   ];
   var leak = r.leak;
   var lines = [

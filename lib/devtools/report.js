@@ -58,7 +58,9 @@ function leakTrendLine(report) {
   const e = leak.signal === 'external' ? leak.external : leak.signal === 'resident' ? leak.resident : leak.heap;
   if (!e || !Number.isFinite(e.slopeBytesPerSec) || e.slopeBytesPerSec === 0 || !(e.windowMs > 0)) return null;
   const end = samples[samples.length - 1].t;
-  const start = Math.max(samples[0].t, end - e.windowMs);
+  let start = Math.max(samples[0].t, end - e.windowMs);
+  // A steep line over a long window would start below zero: start where it crosses zero.
+  if (e.slopeBytesPerSec > 0) start = Math.max(start, end - (e.currentBytes / e.slopeBytesPerSec) * 1000);
   const startValue = e.currentBytes - (e.slopeBytesPerSec * (end - start)) / 1000;
   return { signal: e.signal, slopeBytesPerSec: e.slopeBytesPerSec, points: [{ t: start, v: startValue }, { t: end, v: e.currentBytes }] };
 }
