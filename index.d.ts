@@ -851,7 +851,7 @@ export interface SimulationState {
   cleanups: { t: number; reason: string; actions: { strategy: string; success: boolean; freedBytes: number | null }[]; phase: string }[];
   gcs: { t: number; reason: string; success: boolean; durationMs: number | null; freedBytes: number | null; phase: string }[];
   before: SimulationFigures | null;
-  /** The sample with the highest pressure. */
+  /** Each figure's maximum over the simulation (not necessarily from one sample). */
   peak: SimulationFigures | null;
   after: SimulationFigures | null;
   /** Whether the status came back to startStatus (or lower) within recoverMs. */

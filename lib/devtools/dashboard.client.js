@@ -215,6 +215,14 @@
         return a.strategy + (a.success ? ' ok' : ' failed');
       }).join(', ') : ' · not run yet'),
     );
+    var sim = d.simulation;
+    text(
+      'simulation',
+      sim
+        ? 'pressure simulation (memory simulate): ' + sim.phase + (sim.phase === 'allocating' ? ' ' + C.mb(sim.allocatedBytes) + ' of ' + C.mb(sim.targetBytes) : '') +
+            ', peak ' + (sim.peakStatus || '–') + ', ' + sim.transitions.length + ' transition(s), ' + sim.alerts.length + ' alert(s)' + (sim.recovered === true ? ', recovered' : sim.recovered === false ? ', not recovered' : '')
+        : '',
+    );
     text('footer', d.platform + ' · sampled every ' + d.intervalMs + ' ms · ' + Object.keys(samples).length + ' samples on the charts · updated ' + new Date(d.timestamp).toLocaleTimeString());
   }
 

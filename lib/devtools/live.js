@@ -28,10 +28,23 @@ function lastCleanupSummary(last) {
  * Builds the live payload. `since` (epoch ms or null) keeps only newer samples and full
  * GCs. Field names are the health report's where they exist.
  */
+// The recorded trace, exported once per health report: getHealthMetrics() returns the same
+// frozen object until a sample or GC changes it, so dashboards polling every second (and
+// several of them) share one export instead of copying the whole history each time.
+const traces = new WeakMap(); // manager -> { report, trace }
+
+function traceFor(manager, report) {
+  const hit = traces.get(manager);
+  if (hit && hit.report === report) return hit.trace;
+  const trace = manager.exportTrace();
+  traces.set(manager, { report, trace });
+  return trace;
+}
+
 function liveData(manager, since = null) {
   const report = manager.getHealthMetrics();
   const leak = manager.getLeakDetection();
-  const trace = manager.exportTrace();
+  const trace = traceFor(manager, report);
   const u = report.currentUsage;
   const newer = (x) => since === null || x.t > since;
   const samples = (trace.samples || [])

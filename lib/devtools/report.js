@@ -66,7 +66,7 @@ function leakTrendLine(report) {
 }
 
 const REPORT_CSS = `${BASE_CSS}
-.grid2 { display:grid; grid-template-columns:repeat(auto-fit,minmax(420px,1fr)); gap:12px; }
+.charts > .chart:last-child:nth-child(odd) { grid-column: 1 / -1; }
 code { font-size:12px; }
 `;
 

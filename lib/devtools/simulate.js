@@ -132,7 +132,19 @@ class Simulation {
   _note(figures) {
     const s = this.s;
     s.status = figures.status;
-    if (s.peak === null || figures.pressurePercentage > s.peak.pressurePercentage) s.peak = figures;
+    // Each figure's own maximum: resident memory can peak after the release (freed pages
+    // go back to the system later), when the heap is already small again.
+    const p = s.peak;
+    s.peak =
+      p === null
+        ? { ...figures }
+        : {
+            status: LEVELS[figures.status] > LEVELS[p.status] ? figures.status : p.status,
+            residentBytes: Math.max(p.residentBytes, figures.residentBytes),
+            heapUsed: Math.max(p.heapUsed, figures.heapUsed),
+            pressurePercentage: Math.max(p.pressurePercentage, figures.pressurePercentage),
+            pressureSource: figures.pressurePercentage > p.pressurePercentage ? figures.pressureSource : p.pressureSource,
+          };
     if (LEVELS[figures.status] > LEVELS[s.peakStatus]) s.peakStatus = figures.status;
   }
 
