@@ -10,7 +10,6 @@ const { memwardenExpress } = require('./lib/express');
 const { performEnhancedHealthCheck, terminusHealthCheck, MemwardenHealthCheckError, healthCheckService } = require('./lib/health');
 const { RequestStats } = require('./lib/requestStats');
 const { isLoopbackAddress } = require('./lib/address');
-const { memoryMonitorUtil } = require('./lib/devtools/util');
 
 module.exports = {
   MemoryManagerService,
@@ -26,8 +25,10 @@ module.exports = {
     return v.ok ? { ok: true, config: v.config, limit: v.limit } : { ok: false, problems: v.problems };
   },
   memoryMonitoring,
-  /** Development helpers (SPEC.md): start/stopDevelopmentMonitoring, simulateMemoryPressure, generateMemoryReport. */
-  memoryMonitorUtil,
+  /** Development helpers (SPEC.md): start/stopDevelopmentMonitoring, simulateMemoryPressure, generateMemoryReport (loaded on first use). */
+  get memoryMonitorUtil() {
+    return require('./lib/devtools/util').memoryMonitorUtil;
+  },
   createMemoryRouter,
   express: memwardenExpress,
   performEnhancedHealthCheck,

@@ -148,6 +148,32 @@ test('against a running demo server', async (t) => {
     assert.ok(d.samples.length > 0);
   });
 
+  await t.test('status falls back to the public /health when detailed reads need a token', async () => {
+    // A server whose detailed reads are closed (the access rule the router is moving to):
+    // /live answers 401, /health is the demo's.
+    const http = require('node:http');
+    const server = http.createServer(async (req, res) => {
+      if (req.url.startsWith('/api/memory/health')) {
+        const r = await fetch(`${demo.api}/health`);
+        res.writeHead(r.status, { 'Content-Type': 'application/json' });
+        return res.end(await r.text());
+      }
+      res.writeHead(401, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify({ error: { code: 'ERR_UNAUTHORIZED', message: 'this read needs Authorization: Bearer <token>', statusCode: 401 } }));
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => server.close());
+    const url = `http://127.0.0.1:${server.address().port}/api/memory`;
+    const r = await memory(['status', '--url', url]);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^memwarden HEALTHY since/);
+    assert.match(r.stdout, /resident\s+[\d.]+ MB of 256\.0 MB \(override\)/);
+    assert.match(r.stdout, /only the public \/health figures: GET .*\/live answered 401 ERR_UNAUTHORIZED: .*; set MEMORY_ADMIN_TOKEN/);
+    const m = await memory(['monitor', '--url', url, '--count', '1']);
+    assert.equal(m.code, 1, show(m));
+    assert.match(m.stderr, /^memory: monitor failed: GET .*\/live answered 401 ERR_UNAUTHORIZED: .*; set MEMORY_ADMIN_TOKEN to the server's admin token\n$/);
+  });
+
   await t.test('gc: done with the token, refused without it', async () => {
     const r = await memory(['gc', '--url', demo.api], withToken);
     assert.equal(r.code, 0, show(r));

@@ -16,7 +16,7 @@ const { MemoryManagerService } = require('./manager');
 const { MemwardenConfigError } = require('./errors');
 const { isLoopbackAddress } = require('./address');
 const { v, validateOptions, pathOf } = require('./options');
-const devtools = { ...require('./devtools/dashboard'), ...require('./devtools/simulate') };
+const devtools = require('./devtools/routes');
 
 const TOKEN_ENV = 'MEMORY_ADMIN_TOKEN';
 const MAX_BODY_BYTES = 4096;

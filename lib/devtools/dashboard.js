@@ -35,19 +35,21 @@ function dashboardPage() {
   return page;
 }
 
+const handler = function memwardenDashboard(req, res) {
+  const p = dashboardPage();
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.setHeader('Content-Security-Policy', p.csp);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Length', p.html.length);
+  res.end(req.method === 'HEAD' ? undefined : p.html);
+};
+
 /** The Express handler for GET /dashboard. */
 function dashboardHandler() {
-  return function memwardenDashboard(req, res) {
-    const p = dashboardPage();
-    res.statusCode = 200;
-    res.setHeader('Content-Type', 'text/html; charset=utf-8');
-    res.setHeader('Content-Security-Policy', p.csp);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('Content-Length', p.html.length);
-    res.end(req.method === 'HEAD' ? undefined : p.html);
-  };
+  return handler;
 }
 
 /** The query string of a request (req.query may not exist yet: see memwarden.express.attach). */
