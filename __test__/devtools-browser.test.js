@@ -112,6 +112,21 @@ test('dashboard and HTML report in headless chromium', { skip: !fs.existsSync(CH
     await page.close();
   });
 
+  await t.test('local development without a token: figures and GC from loopback', async () => {
+    const local = await startDemo({ token: null });
+    t.after(() => local.stop());
+    assert.match(local.output(), /admin {6}from this machine only/);
+    const { page, errors } = await openPage(context);
+    await page.goto(`${local.api}/dashboard`);
+    await page.waitForFunction(() => Number(document.body.getAttribute('data-points')) >= 2, null, { timeout: 20_000 });
+    assert.equal(await chartCanvases(page), 4);
+    await page.click('#gc');
+    await page.waitForFunction(() => /GC done|refused|failed/.test(document.getElementById('message').textContent), null, { timeout: 10_000 });
+    assert.match(await page.textContent('#message'), /^GC done in [\d.]+ ms/);
+    assert.deepEqual(errors, [], 'no console errors');
+    await page.close();
+  });
+
   await t.test('the HTML report opens from a file with its charts', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memwarden-report-'));
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));

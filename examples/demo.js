@@ -71,6 +71,11 @@ async function main() {
   if (!process.env.MEMORY_LIMIT_MB) demoDefaults.memoryLimitMb = 512;
   if (!process.env.MEMORY_MONITORING_INTERVAL) demoDefaults.monitoringIntervalMs = 1000;
   await memory.initialize(demoDefaults); // MEMORY_* variables, MEMORY_ALERT_WEBHOOK_URL; alerts go to the console
+  if (!process.env.MEMORY_ADMIN_TOKEN && memory.config.localDevelopment === false) {
+    // Outside local development /api/memory needs a token (README "Security"): one for this run.
+    process.env.MEMORY_ADMIN_TOKEN = require('node:crypto').randomBytes(24).toString('hex');
+    console.log(`[memwarden] not local development (${memory.config.platformReason}): admin token for this run: ${process.env.MEMORY_ADMIN_TOKEN}`);
+  }
   memory.on('status', (e) =>
     console.log(`[memwarden] status ${e.previous} -> ${e.current} (${e.pressurePercentage.toFixed(1)}% of the limit, ${e.pressureSource})`),
   );
@@ -190,7 +195,7 @@ async function main() {
     console.log(`  CLI        MEMORY_API_URL=${api} npx memory monitor   (status, gc, simulate 100, test, report)`);
     console.log(
       process.env.MEMORY_ADMIN_TOKEN
-        ? '  admin      Authorization: Bearer $MEMORY_ADMIN_TOKEN (type it into the dashboard)'
+        ? '  admin      Authorization: Bearer <MEMORY_ADMIN_TOKEN> (type it into the dashboard; MEMORY_ADMIN_TOKEN=... for the CLI)'
         : '  admin      from this machine only (set MEMORY_ADMIN_TOKEN to use a token)',
     );
     if (process.env.DEMO_LEAK === '1') console.log(`  leaking    started (DEMO_LEAK=1): ${startLeak(base)}`);

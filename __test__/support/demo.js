@@ -7,12 +7,15 @@ const { ROOT, childEnv } = require('./child');
 
 const TOKEN = 'devtools-test-token-0123456789abcdef';
 
-/** Resolves to { base, api, child, output(), stop() } once the demo printed its URL. */
-function startDemo({ env = {}, timeoutMs = 20_000 } = {}) {
+/**
+ * Resolves to { base, api, child, output(), stop() } once the demo printed its URL.
+ * `token: null` starts it without MEMORY_ADMIN_TOKEN (it then runs as local development).
+ */
+function startDemo({ env = {}, token = TOKEN, timeoutMs = 20_000 } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--expose-gc', path.join(ROOT, 'examples', 'demo.js')], {
       cwd: ROOT,
-      env: childEnv({ PORT: '0', HOST: '127.0.0.1', MEMORY_ADMIN_TOKEN: TOKEN, ...env }),
+      env: childEnv({ PORT: '0', HOST: '127.0.0.1', ...(token === null ? {} : { MEMORY_ADMIN_TOKEN: token }), ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -36,7 +39,8 @@ function startDemo({ env = {}, timeoutMs = 20_000 } = {}) {
     }
     const onData = (d) => {
       out += d;
-      const m = /memwarden demo on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      // Ready once the whole banner is out (its last line is the admin rule).
+      const m = /memwarden demo on (http:\/\/127\.0\.0\.1:\d+\/)[^]*\n {2}admin .*\n/.exec(out);
       if (m) finish(null, { base: m[1], api: `${m[1]}api/memory`, child, output: () => out, stop });
     };
     child.stdout.setEncoding('utf8').on('data', onData);

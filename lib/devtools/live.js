@@ -36,7 +36,8 @@ const traces = new WeakMap(); // manager -> { report, trace }
 function traceFor(manager, report) {
   const hit = traces.get(manager);
   if (hit && hit.report === report) return hit.trace;
-  const trace = manager.exportTrace();
+  // The newest samples only when the manager can give a tail (traceTail), else the whole trace.
+  const trace = typeof manager.traceTail === 'function' ? manager.traceTail(MAX_SAMPLES, 100) : manager.exportTrace();
   traces.set(manager, { report, trace });
   return trace;
 }

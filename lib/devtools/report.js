@@ -31,6 +31,11 @@ function assembleReport({ source, health, leak, samples, gc, intervalMs, request
   };
 }
 
+/** Whether per-route statistics are collected (without creating them by asking). */
+function requestStatsEnabled(manager) {
+  return 'requestStatsEnabled' in manager ? manager.requestStatsEnabled === true : Boolean(manager._requestStats);
+}
+
 /** The report of this process's manager (which must be initialized). */
 function generateMemoryReport(manager) {
   const trace = manager.exportTrace();
@@ -41,7 +46,7 @@ function generateMemoryReport(manager) {
     samples: trace.samples.map((s) => ({ t: s.t, heapUsed: s.heapUsed, heapTotal: s.heapTotal, rss: s.rss, external: s.external })),
     gc: trace.gc.map((g) => ({ t: g.t, durationMs: g.duration, kind: g.kind, forced: g.forced, heapBefore: g.heapBefore, heapAfter: g.heapAfter })),
     intervalMs: trace.intervalMs,
-    requests: manager._requestStats ? manager.requestStats.report(performance.now()) : null,
+    requests: requestStatsEnabled(manager) ? manager.requestStats.report(performance.now()) : null,
     alerts: manager.getAlerts(),
     cleanup: { strategies: manager.getCleanupStrategies(), last: manager.getLastCleanup() },
   });
