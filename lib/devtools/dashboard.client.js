@@ -226,12 +226,20 @@
     text('footer', d.platform + ' · sampled every ' + d.intervalMs + ' ms · ' + Object.keys(samples).length + ' samples on the charts · updated ' + new Date(d.timestamp).toLocaleTimeString());
   }
 
+  // One poll loop at a time; it pauses on 401/403 until a (new) token is typed, so a page
+  // without the token it needs does not ask again every second.
+  var polling = false;
+  var paused = false;
+
   function poll() {
+    polling = true;
     api('GET', 'live' + (since === null ? '' : '?since=' + since))
       .then(function (r) {
         if (!r.ok) {
-          if (r.status === 401 || r.status === 403) say('This server needs the admin token to show its figures: type MEMORY_ADMIN_TOKEN above. (' + errorText(r) + ')', 'error');
-          else say('Could not read the figures: ' + errorText(r), 'error');
+          if (r.status === 401 || r.status === 403) {
+            paused = true;
+            say((token ? 'The token was refused' : 'This server needs the admin token to show its figures') + ': type MEMORY_ADMIN_TOKEN above. (' + errorText(r) + ')', 'error');
+          } else say('Could not read the figures: ' + errorText(r), 'error');
           return;
         }
         var d = r.json;
@@ -255,7 +263,8 @@
         say('The server did not answer: ' + err.message, 'error');
       })
       .then(function () {
-        setTimeout(poll, 1000);
+        if (paused) polling = false;
+        else setTimeout(poll, 1000);
       });
   }
 
@@ -282,6 +291,8 @@
       /* storage unavailable: the token lives in this page only */
     }
     say(token ? 'Token set for this tab.' : 'Token cleared.', 'ok');
+    paused = false;
+    if (!polling) poll();
   });
   $('gc').addEventListener('click', function () {
     action('gc', { reason: 'dashboard' }, function (a) {
