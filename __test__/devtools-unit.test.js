@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const vm = require('node:vm');
 const { ROOT, runNode, resultOf } = require('./support/child');
 
-const { sparkline, bar, bytes, minutes, painter, useColor } = require(`${ROOT}/lib/devtools/format`);
+const { sparkline, bar, bytes, minutes, painter, useColor, fit } = require(`${ROOT}/lib/devtools/format`);
 const { renderReportHtml, leakTrendLine } = require(`${ROOT}/lib/devtools/report`);
 
 test('sparkline: scaled to the series, newest last, width kept', () => {
@@ -28,6 +28,13 @@ test('bar: filled to the percentage, threshold marks beyond the fill', () => {
   assert.equal(bar(100, 10, [70]), '[##########]');
   assert.equal(bar(250, 4), '[####]');
   assert.equal(bar(-5, 4), '[....]');
+});
+
+test('fit: cut to visible width, colour codes kept', () => {
+  assert.equal(fit('abcdef', 4), 'abcd\x1b[0m');
+  assert.equal(fit('abc', 4), 'abc');
+  assert.equal(fit('\x1b[31mabcdef\x1b[0m', 3), '\x1b[31mabc\x1b[0m');
+  assert.equal(fit('▁▂▃▄▅', 2), '▁▂\x1b[0m');
 });
 
 test('sizes, durations and colour', () => {

@@ -381,6 +381,7 @@ async function monitor(args, out, ctx) {
   const intervalMs = integerFlag(args, '--interval-ms', 100, 60_000, 1000);
   const count = integerFlag(args, '--count', 1, 1_000_000, Infinity);
   const { monitorFrame, eventsBetween, statusLine } = require('../lib/devtools/views');
+  const { fit } = require('../lib/devtools/format');
   const { source, close } = await openSource(args, { intervalMs: Math.min(intervalMs, 1000) });
   const tty = ctx.tty;
   const samples = new Map();
@@ -407,8 +408,11 @@ async function monitor(args, out, ctx) {
   const draw = (d) => {
     const kept = [...samples.values()];
     if (tty) {
-      const lines = monitorFrame(d, kept, events, { paint: ctx.paint, width: out.columns || 80, height: out.rows || 24, where: source.short });
-      out.write(`\x1b[H${lines.map((l) => `${l}\x1b[K`).join('\n')}\x1b[J`);
+      const width = out.columns || 80;
+      const height = out.rows || 24;
+      // Each line cut to the terminal's width and the frame to its height: nothing wraps or scrolls.
+      const lines = monitorFrame(d, kept, events, { paint: ctx.paint, width, height, where: source.short }).slice(0, height);
+      out.write(`\x1b[H${lines.map((l) => `${fit(l, width)}\x1b[K`).join('\n')}\x1b[J`);
     } else {
       out.write(`${statusLine(d, ctx.paint)}\n`);
     }

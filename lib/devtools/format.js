@@ -83,8 +83,28 @@ function sparkline(values, width, { min, max } = {}) {
     .join('');
 }
 
+/** `text` cut to `width` visible characters (colour codes kept, and reset when cut). */
+function fit(text, width) {
+  let visible = 0;
+  let out = '';
+  for (let i = 0; i < text.length; ) {
+    const m = /^\x1b\[[0-9;]*m/.exec(text.slice(i, i + 16));
+    if (m) {
+      out += m[0];
+      i += m[0].length;
+      continue;
+    }
+    const ch = String.fromCodePoint(text.codePointAt(i));
+    if (visible >= width) return `${out}\x1b[0m`;
+    out += ch;
+    visible++;
+    i += ch.length;
+  }
+  return out;
+}
+
 function clock(ms) {
   return new Date(ms).toISOString().slice(11, 19);
 }
 
-module.exports = { MB, useColor, painter, STATUS_COLOR, STATUS_MARK, bytes, signedBytes, minutes, percent, bar, sparkline, SPARKS, clock };
+module.exports = { MB, useColor, painter, STATUS_COLOR, STATUS_MARK, bytes, signedBytes, minutes, percent, bar, sparkline, SPARKS, clock, fit };
