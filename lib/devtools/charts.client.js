@@ -18,6 +18,15 @@
     minutes: '#2563eb',
   };
 
+  /** Minutes as a short duration. */
+  function duration(m) {
+    if (m == null) return 'not approaching the limit';
+    if (m < 1) return Math.max(1, Math.round(m * 60)) + ' s to the limit';
+    if (m < 120) return m.toFixed(m < 10 ? 1 : 0) + ' min to the limit';
+    if (m < 2880) return (m / 60).toFixed(1) + ' h to the limit';
+    return (m / 1440).toFixed(0) + ' days to the limit';
+  }
+
   function mb(v) {
     return v == null ? '–' : (v / MB).toFixed(v >= 100 * MB ? 0 : 1) + ' MB';
   }
@@ -115,7 +124,7 @@
   function memoryChart(el, samples, gcs, limitBytes, thresholds, trend) {
     var far = limitFar(samples, limitBytes);
     var opts = {
-      title: 'Resident memory (RSS) and heap vs the limit',
+      title: far ? 'RSS and heap (the limit is far above: click it in the legend)' : 'Resident memory (RSS) and heap vs the limit',
       id: 'memwarden-memory-chart',
       class: 'memwarden-chart',
       scales: { x: { time: true } },
@@ -246,6 +255,7 @@
   window.MemwardenCharts = {
     MB: MB,
     mb: mb,
+    duration: duration,
     align: align,
     memoryRows: memoryRows,
     MEMORY_COLUMNS: MEMORY_COLUMNS,

@@ -33,12 +33,7 @@
     m.className = kind || '';
   }
 
-  function minutes(m) {
-    if (m == null) return 'not approaching the limit';
-    if (m < 1) return Math.max(1, Math.round(m * 60)) + ' s to the limit';
-    if (m < 120) return m.toFixed(m < 10 ? 1 : 0) + ' min to the limit';
-    return (m / 60).toFixed(1) + ' h to the limit';
-  }
+  var minutes = C.duration;
 
   function api(method, path, body) {
     var headers = { Accept: 'application/json' };

@@ -37,7 +37,7 @@
   card('Resident (RSS)', C.mb(u.residentBytes), 'of ' + C.mb(u.limitBytes) + ' (' + u.limitSource + ')');
   card('Heap used', C.mb(u.heapUsed), 'of ' + C.mb(u.heapSizeLimit) + ' (V8 limit)');
   var g = r.trend.growthRateBytesPerSec;
-  card('Growth', r.trend.enoughData && g != null ? ((g * 60) / C.MB).toFixed(1) + ' MB/min' : 'not enough data', r.trend.minutesToLimit == null ? 'not approaching the limit' : r.trend.minutesToLimit.toFixed(1) + ' min to the limit');
+  card('Growth', r.trend.enoughData && g != null ? ((g * 60) / C.MB).toFixed(1) + ' MB/min' : 'not enough data', C.duration(r.trend.minutesToLimit));
   card('Leak confidence', r.leak.confidence.toFixed(0) + ' %', r.leak.leakSuspected ? 'LEAK suspected (' + r.leak.signal + ')' : 'no leak suspected');
   card('GC', String(r.gcStats.totalCollections), r.gcStats.major + ' full · avg ' + (r.gcStats.averageDuration || 0).toFixed(1) + ' ms');
   var samples = r.history.samples;
