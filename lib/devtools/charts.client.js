@@ -230,7 +230,7 @@
             return v == null ? '–' : v.toFixed(0) + ' %';
           } },
           { label: 'minutes to limit', stroke: COLORS.minutes, width: 2, scale: 'min', spanGaps: true, points: { show: false }, value: function (u, v) {
-            return v == null ? 'not approaching' : v.toFixed(1) + ' min';
+            return v == null ? '–' : v.toFixed(1) + ' min';
           } },
         ],
         axes: [
