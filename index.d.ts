@@ -932,4 +932,156 @@ export declare const clusterMetrics: {
   (options?: { /** Wait for workers' answers at most this long (1–60000 ms). Default: 2000. */ timeoutMs?: number }): Promise<string>;
   /** `text/plain; version=0.0.4; charset=utf-8` */
   readonly contentType: string;
+// ---------------------------------------------------------------------------------------
+// Developer tools (README "Developer tools"): memoryMonitorUtil, the report, GET /live.
+
+/** One recorded sample (ms since epoch, bytes). */
+export interface LiveSample {
+  t: number;
+  heapUsed: number;
+  heapTotal: number;
+  rss: number;
+  external: number;
+}
+
+/** One full garbage collection from the recorded history. */
+export interface LiveGcEvent {
+  t: number;
+  durationMs: number;
+  kind: string;
+  forced: boolean;
+  heapBefore: number;
+  heapAfter: number;
+}
+
+/** What a memory pressure simulation did (memoryMonitorUtil.simulateMemoryPressure, POST /api/memory/simulate). */
+export interface SimulationState {
+  id: string;
+  phase: 'starting' | 'allocating' | 'holding' | 'releasing' | 'recovering' | 'done' | 'failed';
+  /** Bytes asked for. */
+  targetBytes: number;
+  /** Bytes held now (0 after the release). */
+  allocatedBytes: number;
+  startedAt: number;
+  finishedAt: number | null;
+  startStatus: MemoryStatus | null;
+  status: MemoryStatus | null;
+  peakStatus: MemoryStatus | null;
+  transitions: { t: number; from: MemoryStatus; to: MemoryStatus; pressurePercentage: number; phase: string }[];
+  alerts: { t: number; type: AlertType; level: 'warning' | 'critical' | 'emergency'; message: string; phase: string }[];
+  cleanups: { t: number; reason: string; actions: { strategy: string; success: boolean; freedBytes: number | null }[]; phase: string }[];
+  gcs: { t: number; reason: string; success: boolean; durationMs: number | null; freedBytes: number | null; phase: string }[];
+  before: SimulationFigures | null;
+  /** Each figure's maximum over the simulation (not necessarily from one sample). */
+  peak: SimulationFigures | null;
+  after: SimulationFigures | null;
+  /** Whether the status came back to startStatus (or lower) within recoverMs. */
+  recovered: boolean | null;
+  error: string | null;
+}
+
+export interface SimulationFigures {
+  status: MemoryStatus;
+  residentBytes: number;
+  heapUsed: number;
+  pressurePercentage: number;
+  pressureSource: 'resident' | 'heap';
+}
+
+export interface SimulationOptions {
+  manager?: MemoryManagerService;
+  /** ms between allocation steps (10–10000). Default 100. */
+  stepMs?: number;
+  /** ms to hold the memory before releasing it (0–600000). Default 2000. */
+  holdMs?: number;
+  /** ms to wait for the status to come back after the release (0–600000). Default 10000. */
+  recoverMs?: number;
+  /** Called with the state after every step. */
+  onProgress?: (state: SimulationState) => void;
+}
+
+/** GET /api/memory/live (and what `memory status --json` prints). */
+export interface LiveData {
+  timestamp: number;
+  status: MemoryStatus;
+  statusSince: number;
+  thresholds: HealthReport['thresholds'];
+  limitBytes: number;
+  limitSource: string;
+  heapSizeLimit: number;
+  residentBytes: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  usagePercentage: number;
+  heapUsagePercentage: number;
+  pressurePercentage: number;
+  pressureSource: 'resident' | 'heap';
+  platform: string;
+  trend: { growthRateBytesPerSec: number | null; isIncreasing: boolean; minutesToLimit: number | null; minutesToHeapLimit: number | null; enoughData: boolean };
+  leak: {
+    leakSuspected: boolean;
+    confidence: number;
+    signal: string | null;
+    since: number | null;
+    minutesToLimit: number | null;
+    minutesToHeapLimit: number | null;
+    attributionRunning: boolean;
+    sites: { functionName: string; url: string; lineNumber: number; growthBytesPerSec: number }[];
+  };
+  gcAvailable: boolean;
+  gcStats: Pick<GcStats, 'totalCollections' | 'major' | 'minor' | 'averageDuration' | 'p95Duration' | 'pauseTimePercent' | 'efficiency'>;
+  intervalMs: number;
+  /** Samples newer than ?since= (at most 600). */
+  samples: LiveSample[];
+  gc: LiveGcEvent[];
+  alerts: { active: MemwardenAlert[]; history: MemwardenAlert[] };
+  recommendations: string[];
+  cleanup: { strategies: string[]; last: { reason: string; trigger: string; status: MemoryStatus; timestamp: number; actions: { strategy: string; success: boolean; freedBytes: number | null; error: string | null }[] } | null };
+  simulation: SimulationState | null;
+  uptimeSeconds: number;
+}
+
+/** memoryMonitorUtil.generateMemoryReport() and the JSON that `memory report` writes. */
+export interface MemoryReport {
+  memwardenReport: 1;
+  generatedAt: string;
+  source: { kind: 'in-process'; pid: number } | { kind: 'server'; url: string };
+  status: MemoryStatus;
+  currentUsage: CurrentUsage;
+  thresholds: HealthReport['thresholds'];
+  trend: TrendReport;
+  gcStats: GcStats;
+  gcAvailable: boolean;
+  recommendations: string[];
+  leak: LeakReport;
+  history: { intervalMs: number; samples: LiveSample[]; gc: LiveGcEvent[] };
+  /** Per-route statistics, or null without monitorRequestMemory(). */
+  requests: RequestStatsReport | null;
+  alerts: AlertsReport;
+  cleanup: { strategies: CleanupStrategyInfo[]; last: CleanupRun | null };
+}
+
+export interface DevelopmentMonitoringOptions {
+  manager?: MemoryManagerService;
+  /** Where the lines go. Default console. */
+  logger?: { info(message: string): void; warn(message: string): void };
+  /** Colour the status. Default: when logging to a terminal through console. */
+  color?: boolean;
+}
+
+/** Development helpers (SPEC.md "Development Monitoring"), sharing their code with the `memory` CLI. */
+export declare const memoryMonitorUtil: {
+  /** Logs a status line every intervalMs (100–3600000, default 5000) and status changes, alerts and leaks as they happen; initializes the manager if needed; unref'd. */
+  startDevelopmentMonitoring(intervalMs?: number, options?: DevelopmentMonitoringOptions): Promise<{ intervalMs: number }>;
+  /** true when it was running. */
+  stopDevelopmentMonitoring(): boolean;
+  /** Allocates mb MB of heap gradually, holds, releases, waits for recovery. Rejects with ERR_MEMWARDEN_SIMULATION_TOO_LARGE beyond the room left below the limits. */
+  simulateMemoryPressure(mb: number, options?: SimulationOptions): Promise<SimulationState>;
+  /** Everything memwarden knows, as one object (the manager must be initialized). */
+  generateMemoryReport(options?: { manager?: MemoryManagerService }): MemoryReport;
+  /** The self-contained HTML (uPlot charts inlined) for a report. */
+  renderReportHtml(report: MemoryReport): string;
+  /** Writes `<base>.json` and `<base>.html`. */
+  writeMemoryReport(base: string, options?: { manager?: MemoryManagerService }): { jsonPath: string; htmlPath: string };
 };

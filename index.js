@@ -25,6 +25,10 @@ module.exports = {
     return v.ok ? { ok: true, config: v.config, limit: v.limit } : { ok: false, problems: v.problems };
   },
   memoryMonitoring,
+  /** Development helpers (SPEC.md): start/stopDevelopmentMonitoring, simulateMemoryPressure, generateMemoryReport (loaded on first use). */
+  get memoryMonitorUtil() {
+    return require('./lib/devtools/util').memoryMonitorUtil;
+  },
   createMemoryRouter,
   express: memwardenExpress,
   performEnhancedHealthCheck,

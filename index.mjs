@@ -13,6 +13,7 @@ export const {
   attributeLeak,
   resolveConfig,
   memoryMonitoring,
+  memoryMonitorUtil,
   createMemoryRouter,
   express,
   performEnhancedHealthCheck,

@@ -18,6 +18,7 @@ const { MemwardenConfigError } = require('./errors');
 const { createAccess, forwardedAddresses, parseBooleanEnv, BOOLEAN_ENV_ACCEPTED, TOKEN_ENV, PUBLIC_READS_ENV } = require('./access');
 const { v, validateOptions, pathOf, show } = require('./options');
 const { wantsPrometheus, TextBody, textExposition } = require('./metrics/exposition');
+const devtools = require('./devtools/routes');
 const MAX_BODY_BYTES = 4096;
 
 /** require('express'), lazily: memwarden itself runs without express installed. */
@@ -382,9 +383,14 @@ function createMemoryRouter(options) {
       }),
     )
     .all(methodNotAllowed('POST'));
+  // Developer tools (lib/devtools/): the dashboard page holds no figures (a browser cannot
+  // send a bearer token when it opens a URL); its data and actions use the rules above.
+  router.route('/dashboard').get(devtools.dashboardHandler()).all(methodNotAllowed('GET, HEAD'));
+  router.route('/live').get(reader((req) => devtools.liveFor(manager, req))).all(methodNotAllowed('GET, HEAD'));
+  router.route('/simulate').post(admin(devtools.simulateFields(manager), (body) => devtools.startSimulation(manager, body))).all(methodNotAllowed('POST'));
   router.use(function memwardenNotFound(req, res) {
     // req.url, not Express's req.path: memwarden.express.attach() can dispatch here before Express's set-up.
-    sendError(res, 404, 'ERR_NOT_FOUND', `no memwarden endpoint at ${req.method} ${req.baseUrl}${pathOf(req.url)}; endpoints: GET health, metrics, leak-detection; POST gc, emergency-cleanup`);
+    sendError(res, 404, 'ERR_NOT_FOUND', `no memwarden endpoint at ${req.method} ${req.baseUrl}${pathOf(req.url)}; endpoints: GET health, metrics, leak-detection, live, dashboard; POST gc, emergency-cleanup, simulate`);
   });
   // eslint-disable-next-line no-unused-vars
   router.use(function memwardenError(err, req, res, next) {
