@@ -287,6 +287,8 @@ export interface ConfidenceParts {
 export interface LeakReport {
   enabled: boolean;
   leakSuspected: boolean;
+  /** The band `confidence` falls in: quiet 0–30, suspicious 30–49 (growth not yet confirmed), flagged 70–100. */
+  confidenceStage: 'quiet' | 'suspicious' | 'flagged';
   signal: LeakSignal | null;
   since: number | null;
   heap: SignalEvidence;
@@ -295,8 +297,9 @@ export interface LeakReport {
   bucketMs: number;
   minBuckets: number;
   lastConfirmationGc: number | null;
-  /** 0–100. */
+  /** How sure the detector is that this is a leak, 0–100: >= 70 while flagged, < 50 otherwise. */
   confidence: number;
+  /** The spec's five components: the explanation; their sum places `confidence` inside its stage's band. */
   confidenceParts: ConfidenceParts;
   minutesToLimit: number | null;
   minutesToHeapLimit: number | null;

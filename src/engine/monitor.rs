@@ -753,13 +753,11 @@ impl Engine {
     /// Leak verdict and its confidence: `(suspected, confidence, parts, state)`.
     fn leak_verdict(&self) -> (LeakState, ConfidenceParts) {
         let state = self.detector.state();
-        let strongest = match state.signal {
-            Some(Signal::External) => state.external,
-            Some(_) => state.heap,
-            None if state.external.z > state.heap.z => state.external,
-            None => state.heap,
-        };
-        let parts = leak::confidence(&strongest, Some(&state.resident), &self.leak_context());
+        let parts = leak::confidence(
+            &state.strongest(),
+            Some(&state.resident),
+            &self.leak_context(),
+        );
         (state, parts)
     }
 
@@ -793,7 +791,7 @@ impl Engine {
             bytes_per_request: rate.filter(|r| *r > 0.0).map(|r| slope / r),
             enabled: self.leak_detection,
             confidence: if self.leak_detection {
-                parts.total()
+                leak::calibrated(&parts, leak::Stage::of(&state))
             } else {
                 0.0
             },
@@ -892,7 +890,7 @@ impl Engine {
         if self.leak_detection {
             let (state, parts) = self.leak_verdict();
             trend.leak_suspected = state.leak_suspected;
-            trend.confidence = parts.total();
+            trend.confidence = leak::calibrated(&parts, leak::Stage::of(&state));
             trend.minutes_to_heap_limit = self.minutes_to_heap_limit(&state);
         }
         let current_usage = CurrentUsage {

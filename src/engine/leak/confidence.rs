@@ -1,5 +1,14 @@
 //! The confidence score (0–100) and its parts.
+//!
+//! The total means "how sure we are that this is a leak" and follows the detector's
+//! verdict: one model behind both. The spec's five components (`ConfidenceParts`) are
+//! the explanation and place the total inside the band of the verdict's stage:
+//! - flagged (a confirmed leak): 70–100, so a flag is never below 70;
+//! - suspicious (growth that meets the trend tests, not yet confirmed by a full GC):
+//!   30–49, never 50 or more while nothing is flagged;
+//! - quiet (no signal suspicious): 0–30, so settled benign patterns stay at 30 or less.
 
+use super::detector::LeakState;
 use super::evidence::{Signal, SignalEvidence};
 use serde::Serialize;
 
@@ -29,6 +38,46 @@ impl ConfidenceParts {
             + self.risk_factors)
             .clamp(0.0, 100.0)
     }
+}
+
+/// Where the verdict stands: the band the total falls in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Stage {
+    Quiet,
+    Suspicious,
+    Flagged,
+}
+
+impl Stage {
+    pub fn of(state: &LeakState) -> Stage {
+        state.confidence_stage
+    }
+
+    /// The band `[low, high]` of the total at this stage.
+    pub fn band(self) -> (f64, f64) {
+        match self {
+            Stage::Quiet => (0.0, QUIET_MAX),
+            Stage::Suspicious => (SUSPICIOUS_MIN, SUSPICIOUS_MAX),
+            Stage::Flagged => (FLAGGED_MIN, 100.0),
+        }
+    }
+}
+
+/// Highest total while no signal is suspicious.
+pub const QUIET_MAX: f64 = 30.0;
+/// Band of an unconfirmed suspicion (under 50: nothing is flagged).
+pub const SUSPICIOUS_MIN: f64 = 30.0;
+pub const SUSPICIOUS_MAX: f64 = 49.0;
+/// Lowest total of a flagged leak.
+pub const FLAGGED_MIN: f64 = 70.0;
+
+/// The confidence total: the parts' sum (0–100) mapped linearly into the stage's band.
+pub fn calibrated(parts: &ConfidenceParts, stage: Stage) -> f64 {
+    let (low, high) = stage.band();
+    let share = parts.total() / 100.0;
+    let v = low + (high - low) * if share.is_finite() { share } else { 0.0 };
+    (v * 10.0).round() / 10.0
 }
 
 /// Inputs to the confidence score that the detector does not own.
@@ -158,5 +207,45 @@ mod tests {
         };
         let q = confidence(&flat, None, &Context::default());
         assert!(q.total().is_finite() && q.total() >= 0.0);
+    }
+
+    #[test]
+    fn the_total_stays_in_its_stage_band_and_grows_with_the_parts() {
+        // Randomized parts (xorshift), including non-finite ones.
+        let mut x = 0x9e3779b97f4a7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for i in 0..100_000 {
+            let mut p = ConfidenceParts {
+                growth_rate: 40.0 * next(),
+                consistent_growth: 20.0 * next(),
+                peak_usage: 20.0 * next(),
+                low_gc_efficiency: 15.0 * next(),
+                risk_factors: 5.0 * next(),
+            };
+            if i % 997 == 0 {
+                p.growth_rate = f64::NAN;
+            }
+            for stage in [Stage::Quiet, Stage::Suspicious, Stage::Flagged] {
+                let (low, high) = stage.band();
+                let c = calibrated(&p, stage);
+                assert!(
+                    c.is_finite() && c >= low && c <= high,
+                    "{stage:?} {p:?} -> {c}"
+                );
+                let more = ConfidenceParts {
+                    risk_factors: p.risk_factors + 1.0,
+                    ..p
+                };
+                assert!(calibrated(&more, stage) >= c);
+            }
+            assert!(calibrated(&p, Stage::Quiet) <= 30.0);
+            assert!(calibrated(&p, Stage::Suspicious) < 50.0);
+            assert!(calibrated(&p, Stage::Flagged) >= 70.0);
+        }
     }
 }

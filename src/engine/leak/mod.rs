@@ -25,6 +25,6 @@ mod evidence;
 #[cfg(test)]
 mod sim;
 
-pub use confidence::{confidence, ConfidenceParts, Context};
+pub use confidence::{calibrated, confidence, ConfidenceParts, Context, Stage};
 pub use detector::{Detector, LeakEvent, LeakState};
 pub use evidence::{LeakParams, Signal, SignalEvidence};

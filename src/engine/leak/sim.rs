@@ -1,6 +1,7 @@
 //! A simulated V8 heap driven by a mock clock, for the detector's tests (compiled in
 //! tests only).
 
+use super::confidence::{calibrated, confidence, Context, Stage};
 use super::detector::{Active, Detector, LeakEvent};
 use super::evidence::{evidence_with, LeakParams, Signal};
 
@@ -34,6 +35,8 @@ pub struct Sim {
     pub gc_limit: f64,
     pub flags: Vec<(f64, bool)>,
     pub confirmations: u32,
+    /// `(t, confidence, flagged)` every 2 s and after every verdict change.
+    pub confidence: Vec<(f64, f64, bool)>,
     dbg_last: Option<Active>,
 }
 
@@ -52,6 +55,7 @@ impl Sim {
             gc_limit: 40.0 * MB,
             flags: Vec::new(),
             confirmations: 0,
+            confidence: Vec::new(),
             dbg_last: None,
         }
     }
@@ -95,6 +99,7 @@ impl Sim {
                 self.ext_live + self.ext_garbage,
                 self.live * 1.5,
             );
+            let changed = !events.is_empty();
             for e in events {
                 if std::env::var("LEAK_DEBUG").is_ok() {
                     let a = self.det.active;
@@ -114,6 +119,9 @@ impl Sim {
                 self.flags.push((t, matches!(e, LeakEvent::Leak { .. })));
                 self.dbg_last = self.det.active.or(self.dbg_last);
             }
+            if changed || i % 8 == 7 {
+                self.note_confidence(t);
+            }
             if self.det.confirmation_due(self.now) {
                 if std::env::var("LEAK_DEBUG").is_ok() {
                     eprintln!(
@@ -127,6 +135,36 @@ impl Sim {
                 self.full_gc(true);
             }
         }
+    }
+
+    /// The confidence total the monitor would report now, in a process far from its
+    /// limits (peak pressure 40 % of a 90 % emergency threshold, full GCs freeing 40 %).
+    pub fn confidence_now(&self) -> f64 {
+        let state = self.det.state();
+        let c = Context {
+            peak_pressure: 40.0,
+            emergency_threshold: 90.0,
+            gc_efficiency: Some(40.0),
+            headroom_bytes: 400.0 * MB,
+            heap_headroom_bytes: 300.0 * MB,
+            ..Context::default()
+        };
+        let parts = confidence(&state.strongest(), Some(&state.resident), &c);
+        calibrated(&parts, Stage::of(&state))
+    }
+
+    fn note_confidence(&mut self, t: f64) {
+        let c = self.confidence_now();
+        self.confidence.push((t, c, self.flagged()));
+    }
+
+    /// Highest confidence recorded at or after `t` seconds, and whether any was flagged.
+    pub fn max_confidence_after(&self, t: f64) -> f64 {
+        self.confidence
+            .iter()
+            .filter(|(at, _, _)| *at >= t)
+            .map(|(_, c, _)| *c)
+            .fold(0.0, f64::max)
     }
 
     pub fn first_flag_after(&self, t: f64) -> Option<f64> {
