@@ -37,8 +37,8 @@ export interface MemwardenOptions {
   alertCooldownMs?: number;
   /** Force the platform instead of detecting it. Default: detected. */
   platform?: Platform;
-  /** Start a leak-site attribution automatically when a leak is flagged with confidence ≥ 70 (at most every 10 min). Default: true. */
-  leakAttribution?: boolean;
+  /** Attribute every confirmed leak to allocation sites (true), never (false), or with settings. Default: true. */
+  leakAttribution?: boolean | LeakAttributionSettings;
   /** Where leak and alert messages go (console, pino, winston: info/warn/error). Default: console. */
   logger?: { info(msg: string): unknown; warn(msg: string): unknown; error(msg: string): unknown };
   /** Webhook for alerts (http/https; JSON POST, no retries). Env `MEMORY_ALERT_WEBHOOK_URL`. Default: none. */
@@ -233,6 +233,8 @@ export interface MemwardenAlert {
   escalatedFrom?: 'warning' | 'critical' | 'emergency';
   /** Resolved records: how long the alert was active (ms). */
   durationMs?: number;
+  /** Set on the memory_leak alert's follow-up once attribution named the site (`data.attribution`). */
+  followUp?: 'leakAttributed';
 }
 
 /** `getAlerts()`. */
@@ -315,6 +317,21 @@ export interface LeakReport {
   attributionRunning?: boolean;
 }
 
+export interface LeakAttributionSettings {
+  /** Default: true. */
+  enabled?: boolean;
+  /** At most one automatic attribution per this many ms (10000–86400000). Default: 600000. */
+  everyMs?: number;
+  /** Sampling time of an automatic attribution (1000–600000 ms). Default: 30000. */
+  durationMs?: number;
+  /** Profile reads after the first (2–20). Default: 3. */
+  windows?: number;
+  /** Average bytes between samples (1024–16777216). Default: 131072. */
+  samplingIntervalBytes?: number;
+  /** Absolute directory that paths in results are made relative to. Env `MEMORY_APP_ROOT`. Default: process.cwd(). */
+  root?: string;
+}
+
 export interface AttributionOptions {
   /** How long to sample (1000–600000 ms). Default: 30000. */
   durationMs?: number;
@@ -339,6 +356,8 @@ export interface LeakSite {
   /** Windows in which the site grew, of `windows`. */
   grewInWindows: number;
   windows: number;
+  /** This site's share (0–1) of the growth sampled over all growing sites. */
+  shareOfGrowth: number;
 }
 
 export interface LeakAttribution {
@@ -349,6 +368,14 @@ export interface LeakAttribution {
   /** Sites still growing in the last window, most growth first. */
   sites: LeakSite[];
   note: string;
+  /** 'leak' when a confirmed leak started it, 'manual' for attributeLeak(). */
+  trigger: 'leak' | 'manual';
+  /** The 'leak' event that started it; null for manual runs. */
+  leak: { signal: LeakSignal; growthRateBytesPerSec: number; timestamp: number } | null;
+  /** When the result was ready (ms since epoch). */
+  namedAt: number;
+  /** "heap grows 0.5 MB/s; top growing site: rememberSession (routes/sessions.js:42), 71 % of sampled growth" */
+  summary: string;
 }
 
 export interface TraceSample {
@@ -471,6 +498,7 @@ export declare class MemoryManagerService extends EventEmitter {
   on(event: 'gc', listener: (a: GcAction) => void): this;
   on(event: 'leak', listener: (e: LeakEvent) => void): this;
   on(event: 'leakResolved', listener: (e: LeakResolvedEvent) => void): this;
+  on(event: 'leakAttributed' | 'leakAttribution', listener: (r: LeakAttribution) => void): this;
   on(event: 'alert' | 'alertResolved', listener: (a: MemwardenAlert) => void): this;
   on(event: 'cleanup', listener: (run: CleanupRun) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
@@ -478,6 +506,7 @@ export declare class MemoryManagerService extends EventEmitter {
   once(event: 'gc', listener: (a: GcAction) => void): this;
   once(event: 'leak', listener: (e: LeakEvent) => void): this;
   once(event: 'leakResolved', listener: (e: LeakResolvedEvent) => void): this;
+  once(event: 'leakAttributed' | 'leakAttribution', listener: (r: LeakAttribution) => void): this;
   once(event: 'alert' | 'alertResolved', listener: (a: MemwardenAlert) => void): this;
   once(event: 'cleanup', listener: (run: CleanupRun) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
