@@ -152,3 +152,20 @@ test('ineffective full collections near the heap limit raise a gc_failure alert'
   assert.match(alert.message, /GC failure/);
   assert.ok(r.active.includes('gc_failure'));
 });
+
+test('an emergency cleanup during a leak keeps the flag, the trend window and the trace', { timeout: 90_000 }, async () => {
+  const run = await runNode([CHILD, 'cleanup'], { timeoutMs: 80_000 });
+  const r = resultOf(run);
+  assert.ok(r.flaggedAt !== null, describeRun(run));
+  assert.ok(r.actions.some((a) => a.name === 'clear_memory_snapshots' && a.success), JSON.stringify(r.actions));
+  assert.equal(r.after.leak.leakSuspected, true);
+  assert.equal(r.after.trend.leakSuspected, true);
+  assert.ok(r.after.leak.confidence >= 70, String(r.after.leak.confidence));
+  // The run is shorter than the kept window (5 min at least): nothing of it is dropped.
+  assert.ok(r.after.trend.samples >= r.before.trend.samples, `${r.before.trend.samples} -> ${r.after.trend.samples}`);
+  assert.ok(r.after.trend.timeWindowMs >= r.before.trend.timeWindowMs);
+  assert.ok(r.trace.samples >= r.before.traceSamples, `${r.before.traceSamples} -> ${r.trace.samples}`);
+  // The exported trace covers the leak from before it began (3 s after start) to now.
+  assert.ok(r.trace.first <= r.t0 + 3_000 && r.trace.last >= r.flaggedAt, JSON.stringify({ t0: r.t0, flaggedAt: r.flaggedAt, trace: r.trace }));
+  assert.ok(r.trace.gc > 0);
+});

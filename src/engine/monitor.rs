@@ -691,21 +691,24 @@ impl Engine {
         self.detector.note_confirmation(now);
     }
 
-    /// Drops the resident history and the recorded trace (the "clear memory snapshots"
-    /// cleanup strategy); keeps the newest sample and the leak detector's evidence.
-    /// Returns the bytes of storage released.
+    /// Trims the resident history and the recorded trace to what the reports and the
+    /// leak detector's longest window need (the "clear memory snapshots" cleanup
+    /// strategy): entries older than `leak::keep_window_ms` before the newest sample go.
+    /// The leak detector's own evidence is untouched. Returns the bytes released.
     pub fn clear_history(&mut self) -> usize {
         let before = self.resident.heap_bytes()
             + self.trace_samples.heap_bytes()
             + self.trace_gcs.heap_bytes();
-        let last = self.resident.last().copied();
-        self.resident.clear();
-        if let Some(l) = last {
-            self.resident.push(l);
-        }
-        self.trace_samples.clear();
-        self.trace_gcs.clear();
-        before.saturating_sub(self.resident.heap_bytes())
+        let newest = self.resident.last().map_or(0, |l| l.0);
+        let cutoff = newest.saturating_sub(leak::keep_window_ms(self.detector.params()));
+        keep_newer(&mut self.resident, |r| r.0 >= cutoff);
+        keep_newer(&mut self.trace_samples, |s| s.t >= cutoff as f64);
+        keep_newer(&mut self.trace_gcs, |g| g.t >= cutoff as f64);
+        before.saturating_sub(
+            self.resident.heap_bytes()
+                + self.trace_samples.heap_bytes()
+                + self.trace_gcs.heap_bytes(),
+        )
     }
 
     /// The recorded trace (bounded: the newest samples and full GCs).
@@ -939,6 +942,15 @@ impl Engine {
             gc_available: self.gc_available,
             recommendations,
         }
+    }
+}
+
+/// Keeps the items `keep` accepts in a ring sized to them (the rest of its storage is freed).
+fn keep_newer<T: Clone>(ring: &mut Ring<T>, keep: impl Fn(&T) -> bool) {
+    let kept: Vec<T> = ring.iter().filter(|x| keep(x)).cloned().collect();
+    ring.clear();
+    for x in kept {
+        ring.push(x);
     }
 }
 
@@ -1183,6 +1195,34 @@ mod tests {
         let t = e.report(40_000).trend;
         assert!(t.enough_data && !t.is_increasing);
         assert_eq!(t.minutes_to_limit, None);
+    }
+
+    #[test]
+    fn clearing_history_keeps_the_detectors_window() {
+        let mut e = engine(
+            serde_json::json!({"monitoringIntervalMs": 1000, "historySize": 2000}),
+            1000,
+            LimitSource::Override,
+        );
+        // 20 minutes at 1 s, growing 100 KB/s: a leak in progress.
+        for i in 0..1200u64 {
+            let now = 1_000_000 + i * 1000;
+            e.ingest_native(now, rss(100 + i / 10));
+            e.ingest_heap(now, heap(50 + i / 10, 4000));
+        }
+        let before = e.report(2_200_000).trend;
+        let freed = e.clear_history();
+        let after = e.report(2_200_000).trend;
+        let keep = leak::keep_window_ms(e.detector.params());
+        assert!(freed > 0);
+        // The newest `keep` ms remain, the rest is gone.
+        assert_eq!(after.samples as u64, keep / 1000 + 1);
+        assert_eq!(after.time_window_ms, keep);
+        assert!(before.samples > after.samples);
+        assert!(after.is_increasing && after.enough_data);
+        let trace = e.export_trace();
+        assert_eq!(trace.samples.len() as u64, keep / 1000 + 1);
+        assert_eq!(trace.samples[0].t as u64, 1_000_000 + 1199 * 1000 - keep);
     }
 
     #[test]

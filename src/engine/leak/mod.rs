@@ -28,3 +28,10 @@ mod sim;
 pub use confidence::{calibrated, confidence, ConfidenceParts, Context, Stage};
 pub use detector::{Detector, LeakEvent, LeakState};
 pub use evidence::{LeakParams, Signal, SignalEvidence};
+
+/// History the reports and the detector need: the detector's longest window (its
+/// bucket length times its window in buckets), at least 5 minutes. Cleanup trims the
+/// resident history and the recorded trace to it instead of dropping them.
+pub fn keep_window_ms(p: &LeakParams) -> u64 {
+    (p.bucket_ms * p.window_buckets as u64).max(300_000)
+}
