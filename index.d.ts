@@ -303,8 +303,12 @@ export interface LeakReport {
   confidence: number;
   /** The spec's five components: the explanation; their sum places `confidence` inside its stage's band. */
   confidenceParts: ConfidenceParts;
+  /** Minutes until resident memory reaches the limit at the central slope (timeToLimit.resident.minutes). */
   minutesToLimit: number | null;
+  /** Minutes until V8 is expected to abort at the central slope (timeToLimit.heap.minutes). */
   minutesToHeapLimit: number | null;
+  /** Both estimates with their bounds; null entries while that signal does not grow significantly. */
+  timeToLimit: { heap: LimitEstimate | null; resident: LimitEstimate | null };
   /** Requests per second seen by the Express middleware; null without it. */
   requestRatePerSec: number | null;
   /** Growth of the flagged (or strongest) signal per request (bytes); null without traffic. */
@@ -315,6 +319,22 @@ export interface LeakReport {
   attribution?: LeakAttribution | null;
   /** An attribution is sampling right now (getLeakDetection() only). */
   attributionRunning?: boolean;
+}
+
+/** When a limit is reached at the current growth. */
+export interface LimitEstimate {
+  /** At the central (Theil–Sen) slope, to `failAtBytes`. */
+  minutes: number;
+  /** Soonest: the slope's upper bound, to the earliest failure point (heap: 80 % of the old generation's room). */
+  minutesLow: number;
+  /** Latest: the slope's lower bound, to `limitBytes`; null when the lower bound is not positive. */
+  minutesHigh: number | null;
+  currentBytes: number;
+  /** Heap: 85 % of the old generation's room (where V8 aborts); resident: the memory limit. */
+  failAtBytes: number;
+  /** Heap: the old generation's room (heap_size_limit minus the young generation); resident: the limit. */
+  limitBytes: number;
+  growthRateBytesPerSec: number;
 }
 
 export interface LeakAttributionSettings {

@@ -269,6 +269,8 @@ pub struct LeakReport {
     pub confidence_parts: ConfidenceParts,
     pub minutes_to_limit: Option<f64>,
     pub minutes_to_heap_limit: Option<f64>,
+    /// Both estimates with their bounds and the levels they count to.
+    pub time_to_limit: leak::TimeToLimit,
     /// Requests per second seen by the Express middleware over the readings; `null` without it.
     pub request_rate_per_sec: Option<f64>,
     /// Growth of the flagged (or strongest) signal per request; `null` without traffic.
@@ -764,17 +766,31 @@ impl Engine {
         (state, parts)
     }
 
+    /// When the heap (where V8 aborts) and resident memory (the limit) run out.
+    fn time_to_limit(&self, state: &LeakState) -> leak::TimeToLimit {
+        let heap = self.heap.and_then(|(_, h)| {
+            let room = h
+                .heap_size_limit
+                .saturating_sub(YOUNG_GENERATION_RESERVE.min(h.heap_size_limit / 2));
+            leak::time_to_limit::heap(&state.heap, room as f64)
+        });
+        let resident = leak::time_to_limit::resident(
+            self.resident.iter().copied(),
+            self.limit.bytes as f64,
+            MIN_TREND_SAMPLES,
+        );
+        leak::TimeToLimit { heap, resident }
+    }
+
     fn minutes_to_heap_limit(&self, state: &LeakState) -> Option<f64> {
-        let h = self.heap.map(|(_, h)| h)?;
-        let e = &state.heap;
-        (e.slope_low_bytes_per_sec > 0.0 && e.z > 1.96 && h.heap_size_limit > h.heap_used)
-            .then(|| (h.heap_size_limit - h.heap_used) as f64 / e.slope_low_bytes_per_sec / 60.0)
+        self.time_to_limit(state).heap.map(|e| e.minutes)
     }
 
     pub fn leak_report(&self, now: u64) -> LeakReport {
         let (state, parts) = self.leak_verdict();
         let trend = self.trend();
-        let minutes_to_heap_limit = self.minutes_to_heap_limit(&state);
+        let time_to_limit = self.time_to_limit(&state);
+        let minutes_to_heap_limit = time_to_limit.heap.map(|e| e.minutes);
         let recommendations = recommend::leak_recommendations(
             &state,
             minutes_to_heap_limit,
@@ -801,6 +817,7 @@ impl Engine {
             confidence_parts: parts,
             minutes_to_limit: trend.minutes_to_limit,
             minutes_to_heap_limit,
+            time_to_limit,
             state,
             recommendations,
             timestamp: now,
@@ -876,7 +893,7 @@ impl Engine {
             growth_rate_low_bytes_per_sec: low,
             is_increasing,
             minutes_to_limit: (is_increasing && current < limit)
-                .then(|| (limit - current) / low / 60.0),
+                .then(|| (limit - current) / slope / 60.0),
             minutes_to_heap_limit: None,
             leak_suspected: false,
             confidence: 0.0,

@@ -24,10 +24,12 @@ mod detector;
 mod evidence;
 #[cfg(test)]
 mod sim;
+pub mod time_to_limit;
 
 pub use confidence::{calibrated, confidence, ConfidenceParts, Context, Stage};
 pub use detector::{Detector, LeakEvent, LeakState};
 pub use evidence::{LeakParams, Signal, SignalEvidence};
+pub use time_to_limit::{LimitEstimate, TimeToLimit};
 
 /// History the reports and the detector need: the detector's longest window (its
 /// bucket length times its window in buckets), at least 5 minutes. Cleanup trims the
