@@ -444,6 +444,10 @@ export interface TraceAnalysis {
   events: MemwardenEvent[];
   trend: TrendReport;
   leak: LeakReport;
+  /** The trace had no after-GC readings: the first sample after each full collection stood in for them. */
+  approximate: boolean;
+  /** Why the verdict is approximate, and why suspected growth was not confirmed. */
+  notes: string[];
 }
 
 /** The record of a forced or proactive collection. Heap bytes before and after. */

@@ -169,3 +169,31 @@ test('an emergency cleanup during a leak keeps the flag, the trend window and th
   assert.ok(r.trace.first <= r.t0 + 3_000 && r.trace.last >= r.flaggedAt, JSON.stringify({ t0: r.t0, flaggedAt: r.flaggedAt, trace: r.trace }));
   assert.ok(r.trace.gc > 0);
 });
+
+test('traces from another tool (no after-GC readings): same verdicts, marked approximate, unconfirmed growth explained', { timeout: 90_000 }, async () => {
+  const FOREIGN = path.join(SUPPORT, 'foreign-trace-child.js');
+  const env = { SECONDS_TO_RUN: '25' };
+  const [leakRun, benignRun] = await Promise.all([runNode([FOREIGN, 'leak'], { env, timeoutMs: 60_000 }), runNode([FOREIGN, 'benign'], { env, timeoutMs: 60_000 })]);
+  const leaky = JSON.parse(leakRun.stdout);
+  const benign = JSON.parse(benignRun.stdout);
+  assert.ok(leaky.gc.every((g) => g.heapAfter === undefined && g.oldGenerationAfter === undefined));
+  const a = analyzeTrace(leaky, { memoryLimitMb: 512 });
+  assert.equal(a.leak.leakSuspected, true, JSON.stringify({ notes: a.notes, heap: a.leak.heap }));
+  assert.equal(a.approximate, true);
+  assert.match(a.notes[0], /^approximate: .*first sample after each of \d+ full collections/);
+  const b = analyzeTrace(benign, { memoryLimitMb: 512 });
+  assert.equal(b.leak.leakSuspected, false, JSON.stringify(b.timeline));
+  assert.ok(b.leak.confidence < 50);
+  // Without any full collection the growth cannot be confirmed, and the result says why.
+  const noGc = analyzeTrace({ samples: leaky.samples, gc: [] }, { memoryLimitMb: 512 });
+  assert.equal(noGc.leak.leakSuspected, false);
+  assert.equal(noGc.approximate, false);
+  assert.ok(noGc.notes.some((n) => /^growth not confirmed: the heap rose .* no full collection/.test(n)), JSON.stringify(noGc.notes));
+  // The CLI prints the notes.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memwarden-foreign-'));
+  const file = path.join(dir, 'trace.json');
+  fs.writeFileSync(file, JSON.stringify({ samples: leaky.samples, gc: [] }));
+  const cli = await runNode([path.join(ROOT, 'bin', 'memory.js'), 'analyze', file, '--memory-limit-mb', '512']);
+  assert.match(cli.stdout, /note: growth not confirmed: the heap rose/);
+  fs.rmSync(dir, { recursive: true });
+});

@@ -22,6 +22,7 @@
 mod confidence;
 mod detector;
 mod evidence;
+pub mod foreign;
 #[cfg(test)]
 mod sim;
 pub mod time_to_limit;
