@@ -39,6 +39,8 @@ export interface MemwardenOptions {
   platform?: Platform;
   /** Attribute every confirmed leak to allocation sites (true), never (false), or with settings. Default: true. */
   leakAttribution?: boolean | LeakAttributionSettings;
+  /** The planned restart (opt-in): `{ restart: { beforeLimitMs, drainMs, exitCode } }`. Env `MEMORY_RESTART_BEFORE_LIMIT` (ms). Default: off. */
+  onLeak?: { restart?: false | RestartSettings };
   /** Where leak and alert messages go (console, pino, winston: info/warn/error). Default: console. */
   logger?: { info(msg: string): unknown; warn(msg: string): unknown; error(msg: string): unknown };
   /** Webhook for alerts (http/https; JSON POST, no retries). Env `MEMORY_ALERT_WEBHOOK_URL`. Default: none. */
@@ -337,6 +339,30 @@ export interface LimitEstimate {
   growthRateBytesPerSec: number;
 }
 
+export interface RestartSettings {
+  /** Restart when a flagged leak's time to the sooner limit is under this (1000–86400000 ms). */
+  beforeLimitMs?: number;
+  /** Time in-flight requests get to finish before the exit (0–600000 ms). Default: 10000. */
+  drainMs?: number;
+  /** Exit code (1–125). Default: 75 (EX_TEMPFAIL). */
+  exitCode?: number;
+}
+
+/** The 'restart' event: the planned restart has begun (the servers are closing). */
+export interface RestartEvent {
+  type: 'restart';
+  reason: string;
+  limit: 'heap' | 'resident';
+  msToLimit: number;
+  beforeLimitMs: number;
+  drainMs: number;
+  exitCode: number;
+  /** HTTP servers being closed. */
+  servers: number;
+  signal: LeakSignal | null;
+  timestamp: number;
+}
+
 export interface LeakAttributionSettings {
   /** Default: true. */
   enabled?: boolean;
@@ -523,6 +549,7 @@ export declare class MemoryManagerService extends EventEmitter {
   on(event: 'leak', listener: (e: LeakEvent) => void): this;
   on(event: 'leakResolved', listener: (e: LeakResolvedEvent) => void): this;
   on(event: 'leakAttributed' | 'leakAttribution', listener: (r: LeakAttribution) => void): this;
+  on(event: 'restart', listener: (e: RestartEvent) => void): this;
   on(event: 'alert' | 'alertResolved', listener: (a: MemwardenAlert) => void): this;
   on(event: 'cleanup', listener: (run: CleanupRun) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
@@ -531,6 +558,7 @@ export declare class MemoryManagerService extends EventEmitter {
   once(event: 'leak', listener: (e: LeakEvent) => void): this;
   once(event: 'leakResolved', listener: (e: LeakResolvedEvent) => void): this;
   once(event: 'leakAttributed' | 'leakAttribution', listener: (r: LeakAttribution) => void): this;
+  once(event: 'restart', listener: (e: RestartEvent) => void): this;
   once(event: 'alert' | 'alertResolved', listener: (a: MemwardenAlert) => void): this;
   once(event: 'cleanup', listener: (run: CleanupRun) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;

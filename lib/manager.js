@@ -9,6 +9,7 @@ const { ingestHeap } = require('./heap');
 const { forceGc, confirmationGc, confirmationAvailable, observeGc, gcFunction } = require('./gc');
 const { analyzeTrace } = require('./trace');
 const { LeakAttributor, resolveAutoAttribution } = require('./attribution');
+const { attachPlannedRestart, resolveRestartSettings } = require('./restart');
 const { performance } = require('node:perf_hooks');
 const { CleanupRegistry, runStrategies, builtinStrategies, resolveCleanupSettings } = require('./cleanup');
 const { attachAlertDelivery, resolveAlertSettings } = require('./alerts');
@@ -45,6 +46,8 @@ const JS_OPTIONS = [
   'cleanupCooldownMs',
   // Leak-site attribution (lib/attribution.js):
   'leakAttribution',
+  // The planned restart (lib/restart.js):
+  'onLeak',
 ];
 
 /** A problem for a bad `logger` option, or null. */
@@ -94,6 +97,8 @@ function validateOptions(options, processEnv) {
   if (logger) problems.push(logger);
   const attribution = resolveAutoAttribution(all.leakAttribution, processEnv);
   problems.push(...attribution.problems);
+  const restart = resolveRestartSettings(all.onLeak, processEnv);
+  problems.push(...restart.problems);
   if (!resolved.ok) problems.push(...resolved.problems);
   if (problems.length > 0) return { ok: false, problems };
   return {
@@ -107,6 +112,7 @@ function validateOptions(options, processEnv) {
       alerting: alerting.settings,
       cleaning: cleaning.settings,
       autoAttribution: attribution.settings,
+      restart: restart.settings,
     },
   };
 }
@@ -235,7 +241,7 @@ class MemoryManagerService extends EventEmitter {
   _start(options) {
     const v = validateOptions(options, process.env);
     if (!v.ok) throw new MemwardenConfigError(v.problems);
-    const { logger, alerting, cleaning, autoAttribution } = v.js;
+    const { logger, alerting, cleaning, autoAttribution, restart } = v.js;
     this._attributor = new LeakAttributor({
       settings: autoAttribution,
       emit: (type, payload) => this._emit(type, payload),
@@ -258,6 +264,7 @@ class MemoryManagerService extends EventEmitter {
     this._emitEvents(monitor.sampleNow());
     this._emitEvents(ingestHeap(monitor));
     const interval = this._settings.config.monitoringIntervalMs;
+    this._plannedRestart = attachPlannedRestart(this, restart, { emit: (type, payload) => this._emit(type, payload), intervalMs: interval });
     this._timer = setTimeout(() => this._tick(), interval);
     this._timer.unref();
     return this;
@@ -634,6 +641,7 @@ class MemoryManagerService extends EventEmitter {
     this._cachedReport = null;
     this._cachedVersion = -1;
     if (this._attributor) this._attributor.close();
+    if (this._plannedRestart) this._plannedRestart.detach();
     if (this._alertDelivery) this._alertDelivery.detach();
     this._alertDelivery = null;
     this._requestSnapshot = null;
