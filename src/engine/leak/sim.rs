@@ -37,12 +37,18 @@ pub struct Sim {
     pub confirmations: u32,
     /// `(t, confidence, flagged)` every 2 s and after every verdict change.
     pub confidence: Vec<(f64, f64, bool)>,
+    tick: u64,
     dbg_last: Option<Active>,
 }
 
 impl Sim {
     pub fn new(seed: u64) -> Sim {
-        let mut det = Detector::new(LeakParams::for_interval(TICK));
+        Sim::with_interval(seed, TICK)
+    }
+
+    /// A simulation sampled every `tick` ms (the monitoring interval).
+    pub fn with_interval(seed: u64, tick: u64) -> Sim {
+        let mut det = Detector::new(LeakParams::for_interval(tick));
         det.set_confirm_allowed(true);
         Sim {
             det,
@@ -56,6 +62,7 @@ impl Sim {
             flags: Vec::new(),
             confirmations: 0,
             confidence: Vec::new(),
+            tick,
             dbg_last: None,
         }
     }
@@ -76,16 +83,17 @@ impl Sim {
     /// Runs `secs` seconds; `f(t)` gives (leak bytes/s, external leak bytes/s,
     /// promotion bytes/s) at `t` seconds since the start.
     pub fn run(&mut self, from: f64, secs: f64, f: impl Fn(f64) -> (f64, f64, f64)) {
-        let ticks = (secs * 1000.0 / TICK as f64) as u64;
+        let tick = self.tick;
+        let ticks = (secs * 1000.0 / tick as f64) as u64;
         for i in 0..ticks {
-            let t = from + (i * TICK) as f64 / 1000.0;
+            let t = from + (i * tick) as f64 / 1000.0;
             let (leak, ext_leak, promo) = f(t);
-            let dt = TICK as f64 / 1000.0;
+            let dt = tick as f64 / 1000.0;
             self.live += leak * dt;
             self.ext_live += ext_leak * dt;
             self.garbage += promo * dt;
             self.ext_garbage += promo * 0.05 * dt;
-            self.now += TICK;
+            self.now += tick;
             if self.live + self.garbage > self.gc_limit {
                 if std::env::var("LEAK_DEBUG").is_ok() {
                     eprintln!("{t:.1} major GC (live {:.1} MB)", self.live / MB);
@@ -119,7 +127,7 @@ impl Sim {
                 self.flags.push((t, matches!(e, LeakEvent::Leak { .. })));
                 self.dbg_last = self.det.active.or(self.dbg_last);
             }
-            if changed || i % 8 == 7 {
+            if changed || i % (2_000 / tick).max(1) == (2_000 / tick).max(1) - 1 {
                 self.note_confidence(t);
             }
             if self.det.confirmation_due(self.now) {
