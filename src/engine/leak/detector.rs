@@ -281,6 +281,7 @@ impl Detector {
         if self.was_suspicious && !suspicious {
             self.last_dismissed = Some(now);
         }
+
         self.was_suspicious = suspicious;
         if let Some(e) = confirmed {
             events.push(self.raise(e, now));
@@ -389,14 +390,16 @@ impl Detector {
         }
     }
 
-    /// The verdict's stage. A suspicion counts (`Suspicious`) only when no suspicion was
-    /// dismissed within two analysis windows: a pattern whose suspicions keep being
-    /// refuted (a saw-tooth's ramps, a cache refilling) is a settled benign pattern.
-    fn stage(&self, heap: &SignalEvidence, external: &SignalEvidence) -> Stage {
+    /// The verdict's stage, as of the latest evaluation (a closed bucket), so it moves
+    /// with the verdict and not with a bucket still filling. A suspicion counts
+    /// (`Suspicious`) only when no suspicion was dismissed within two analysis windows: a
+    /// pattern whose suspicions keep being refuted (a saw-tooth's ramps, a cache
+    /// refilling) is a settled benign pattern.
+    fn stage(&self) -> Stage {
         let horizon = 2 * self.params.bucket_ms * self.params.window_buckets as u64;
         if self.active.is_some() {
             Stage::Flagged
-        } else if (heap.suspicious || external.suspicious)
+        } else if self.was_suspicious
             && self
                 .last_dismissed
                 .is_none_or(|d| self.last_eval.saturating_sub(d) > horizon)
@@ -410,7 +413,7 @@ impl Detector {
     pub fn state(&self) -> LeakState {
         let (heap, external, resident) = self.evidence();
         LeakState {
-            confidence_stage: self.stage(&heap, &external),
+            confidence_stage: self.stage(),
             leak_suspected: self.active.is_some(),
             signal: self.active.map(|a| a.signal),
             since: self.active.map(|a| a.since),
@@ -666,6 +669,75 @@ mod calibration {
                 );
                 assert!(s.confidence.last().is_some_and(|c| c.2 && c.1 >= 70.0));
             }
+        }
+    }
+}
+
+/// Slow leaks at production intervals (15 s, the Render preset): the simulated heap with
+/// the mock clock over hours.
+#[cfg(test)]
+mod production_interval {
+    use super::super::sim::{Sim, MB};
+
+    const INTERVAL: u64 = 15_000;
+    const KB: f64 = 1024.0;
+    // Promotion of medium-lived garbage at a modest production load.
+    const CHURN: f64 = 200.0 * KB;
+
+    fn leak_flag_after(seed: u64, rate: f64, secs: f64) -> Option<f64> {
+        let mut s = Sim::with_interval(seed, INTERVAL);
+        s.run(0.0, 1800.0, |_| (0.0, 0.0, CHURN));
+        s.run(1800.0, secs, |_| (rate, 0.0, CHURN));
+        s.first_flag_after(1800.0)
+    }
+
+    #[test]
+    #[ignore = "issue 13 point 4 target not met: flagged after 24.5 min (seed 1), see the README"]
+    fn a_20_kb_per_sec_leak_is_flagged_within_15_minutes() {
+        for seed in 1..4 {
+            let after = leak_flag_after(seed, 20.0 * KB, 1800.0);
+            if std::env::var("LEAK_DEBUG").is_ok() {
+                eprintln!("20 KB/s seed {seed}: {after:?}");
+            }
+            assert!(after.is_some_and(|a| a <= 900.0), "seed {seed}: {after:?}");
+        }
+    }
+
+    #[test]
+    #[ignore = "issue 13 point 4 target not met: a ~4.7 KB/s leak is under the 16 KB/s floor, never flagged"]
+    fn a_leak_exhausting_400_mb_in_24_hours_is_flagged_within_an_hour() {
+        let rate = 400.0 * MB / 86_400.0; // ~4.7 KB/s
+        for seed in 1..4 {
+            let after = leak_flag_after(seed, rate, 3600.0);
+            if std::env::var("LEAK_DEBUG").is_ok() {
+                eprintln!("24 h seed {seed}: {after:?}");
+            }
+            assert!(after.is_some_and(|a| a <= 3600.0), "seed {seed}: {after:?}");
+        }
+    }
+
+    #[test]
+    fn benign_patterns_stay_quiet_for_hours() {
+        for seed in 1..4 {
+            let mut s = Sim::with_interval(seed, INTERVAL);
+            s.run(0.0, 4.0 * 3600.0, |_| (0.0, 0.0, CHURN));
+            assert_eq!(s.raised(), 0, "churn seed {seed}: {:?}", s.flags);
+            assert!(s.max_confidence_after(1800.0) <= 30.0);
+
+            // A cache filling for 20 min at 50 KB/s, then at capacity for 2 h.
+            let mut s = Sim::with_interval(seed, INTERVAL);
+            s.run(0.0, 1800.0, |_| (0.0, 0.0, CHURN));
+            s.run(1800.0, 1200.0, |_| (50.0 * KB, 0.0, CHURN));
+            s.run(3000.0, 7200.0, |_| (0.0, 0.0, CHURN + 50.0 * KB));
+            assert!(!s.flagged(), "cache seed {seed}: {:?}", s.flags);
+            assert!(s.max_confidence_after(3000.0 + 3600.0) <= 30.0);
+
+            // A one-time step of 60 MB.
+            let mut s = Sim::with_interval(seed, INTERVAL);
+            s.run(0.0, 1800.0, |_| (0.0, 0.0, CHURN));
+            s.live += 60.0 * MB;
+            s.run(1800.0, 7200.0, |_| (0.0, 0.0, CHURN));
+            assert_eq!(s.raised(), 0, "step seed {seed}: {:?}", s.flags);
         }
     }
 }
