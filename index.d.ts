@@ -137,9 +137,9 @@ export interface TrendReport {
   growthRateLowBytesPerSec: number;
   /** Mann–Kendall z > 1.96 and slope lower bound > 0. */
   isIncreasing: boolean;
-  /** Minutes to the limit at the lower-bound rate; null when not growing. */
+  /** Minutes to the memory limit at the central slope; null when not growing. */
   minutesToLimit: number | null;
-  /** Minutes to V8's heap limit at the lower-bound growth of the old generation; null when not growing. */
+  /** Minutes to where V8 is expected to abort (85 % of the old generation's room) at the central slope of the old generation; null when not growing. */
   minutesToHeapLimit: number | null;
   leakSuspected: boolean;
   /** 0–100. */
