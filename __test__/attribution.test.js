@@ -84,7 +84,7 @@ test('a real Express app under load: the leak is flagged and its handler named',
   t.after(() => hook.close());
   const token = 'attribution-test-token';
   const app = await startApp({
-    env: { MEMORY_MONITORING_INTERVAL: '1000', MEMORY_LIMIT_MB: '1024', MEMORY_ADMIN_TOKEN: token, MEMORY_ALERT_WEBHOOK_URL: `http://127.0.0.1:${hook.address().port}/hook` },
+    env: { MEMORY_MONITORING_INTERVAL: '500', ATTRIBUTION_DURATION_MS: '15000', MEMORY_LIMIT_MB: '1024', MEMORY_ADMIN_TOKEN: token, MEMORY_ALERT_WEBHOOK_URL: `http://127.0.0.1:${hook.address().port}/hook` },
   });
   t.after(() => app.stop());
   const loadStart = Date.now();
