@@ -124,7 +124,7 @@ test('at emergency every built-in is eligible; concurrent calls share one run', 
   assert.deepEqual(a.map((x) => x.strategy), ['force_gc', 'clear_performance_metrics', 'clear_memory_snapshots', 'slow']);
 });
 
-test('the built-ins: clearing performance metrics drops the request statistics; clearing snapshots keeps the detector's window', async (t) => {
+test('the built-ins: clearing performance metrics drops the request statistics; clearing snapshots keeps the detector window', async (t) => {
   const m = await startManager(t, levelOptions('healthy', { logger: quietLogger }));
   const stats = m.requestStats;
   stats.record(stats.entry('GET /a'), 1, 200, NaN, 1);

@@ -172,7 +172,7 @@ test('an emergency cleanup during a leak keeps the flag, the trend window and th
 
 test('traces from another tool (no after-GC readings): same verdicts, marked approximate, unconfirmed growth explained', { timeout: 90_000 }, async () => {
   const FOREIGN = path.join(SUPPORT, 'foreign-trace-child.js');
-  const env = { SECONDS_TO_RUN: '25' };
+  const env = { SECONDS_TO_RUN: '30' };
   const [leakRun, benignRun] = await Promise.all([runNode([FOREIGN, 'leak'], { env, timeoutMs: 60_000 }), runNode([FOREIGN, 'benign'], { env, timeoutMs: 60_000 })]);
   const leaky = JSON.parse(leakRun.stdout);
   const benign = JSON.parse(benignRun.stdout);

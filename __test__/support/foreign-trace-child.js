@@ -1,7 +1,7 @@
 'use strict';
 // Fixture for trace.test.js: a trace as another tool records it, without memwarden:
 // process.memoryUsage() every 250 ms and GC entries from a PerformanceObserver (no
-// readings after collections). `leak`: garbage churn plus a ~1 MB/s live-set leak;
+// readings after collections). `leak`: garbage churn plus a ~2 MB/s live-set leak;
 // `benign`: churn plus short-lived sessions. Runs `SECONDS` (default 30) and prints the
 // trace as one JSON line.
 const { PerformanceObserver, performance, constants } = require('node:perf_hooks');
@@ -28,7 +28,7 @@ setInterval(() => {
   for (let i = 0; i < 20; i++) batch.push({ i: n++, body: Array.from({ length: 30 }, (_, k) => ({ k, s: `item ${k} ${n}` })) });
   inFlight.push(batch);
   if (inFlight.length > 10) inFlight.shift();
-  if (mode === 'leak') for (let i = 0; i < 5; i++) kept.push(Buffer.alloc(1000, 97 + (n++ % 26)).toString('latin1') + n); // ~10 KB per 10 ms
+  if (mode === 'leak') for (let i = 0; i < 20; i++) kept.push(Buffer.alloc(1000, 97 + (n++ % 26)).toString('latin1') + n); // ~20 KB per 10 ms: ~2 MB/s
   else {
     const t = Date.now();
     sessions.push({ until: t + 2000 + Math.random() * 3000, data: batch[0] });
