@@ -37,8 +37,10 @@ export interface MemwardenOptions {
   alertCooldownMs?: number;
   /** Force the platform instead of detecting it. Default: detected. */
   platform?: Platform;
-  /** Start a leak-site attribution automatically when a leak is flagged with confidence ≥ 70 (at most every 10 min). Default: true. */
-  leakAttribution?: boolean;
+  /** Attribute every confirmed leak to allocation sites (true), never (false), or with settings. Default: true. */
+  leakAttribution?: boolean | LeakAttributionSettings;
+  /** The planned restart (opt-in): `{ restart: { beforeLimitMs, drainMs, exitCode } }`. Env `MEMORY_RESTART_BEFORE_LIMIT` (ms). Default: off. */
+  onLeak?: { restart?: false | RestartSettings };
   /** Where leak and alert messages go (console, pino, winston: info/warn/error). Default: console. */
   logger?: { info(msg: string): unknown; warn(msg: string): unknown; error(msg: string): unknown };
   /** Webhook for alerts (http/https; JSON POST, no retries). Env `MEMORY_ALERT_WEBHOOK_URL`. Default: none. */
@@ -142,9 +144,9 @@ export interface TrendReport {
   growthRateLowBytesPerSec: number;
   /** Mann–Kendall z > 1.96 and slope lower bound > 0. */
   isIncreasing: boolean;
-  /** Minutes to the limit at the lower-bound rate; null when not growing. */
+  /** Minutes to the memory limit at the central slope; null when not growing. */
   minutesToLimit: number | null;
-  /** Minutes to V8's heap limit at the lower-bound growth of the old generation; null when not growing. */
+  /** Minutes to where V8 is expected to abort (85 % of the old generation's room) at the central slope of the old generation; null when not growing. */
   minutesToHeapLimit: number | null;
   leakSuspected: boolean;
   /** 0–100. */
@@ -240,6 +242,8 @@ export interface MemwardenAlert {
   escalatedFrom?: 'warning' | 'critical' | 'emergency';
   /** Resolved records: how long the alert was active (ms). */
   durationMs?: number;
+  /** Set on the memory_leak alert's follow-up once attribution named the site (`data.attribution`). */
+  followUp?: 'leakAttributed';
 }
 
 /** `getAlerts()`. */
@@ -294,6 +298,8 @@ export interface ConfidenceParts {
 export interface LeakReport {
   enabled: boolean;
   leakSuspected: boolean;
+  /** The band `confidence` falls in: quiet 0–30, suspicious 30–49 (growth not yet confirmed), flagged 70–100. */
+  confidenceStage: 'quiet' | 'suspicious' | 'flagged';
   signal: LeakSignal | null;
   since: number | null;
   heap: SignalEvidence;
@@ -302,11 +308,16 @@ export interface LeakReport {
   bucketMs: number;
   minBuckets: number;
   lastConfirmationGc: number | null;
-  /** 0–100. */
+  /** How sure the detector is that this is a leak, 0–100: >= 70 while flagged, < 50 otherwise. */
   confidence: number;
+  /** The spec's five components: the explanation; their sum places `confidence` inside its stage's band. */
   confidenceParts: ConfidenceParts;
+  /** Minutes until resident memory reaches the limit at the central slope (timeToLimit.resident.minutes). */
   minutesToLimit: number | null;
+  /** Minutes until V8 is expected to abort at the central slope (timeToLimit.heap.minutes). */
   minutesToHeapLimit: number | null;
+  /** Both estimates with their bounds; null entries while that signal does not grow significantly. */
+  timeToLimit: { heap: LimitEstimate | null; resident: LimitEstimate | null };
   /** Requests per second seen by the Express middleware; null without it. */
   requestRatePerSec: number | null;
   /** Growth of the flagged (or strongest) signal per request (bytes); null without traffic. */
@@ -317,6 +328,61 @@ export interface LeakReport {
   attribution?: LeakAttribution | null;
   /** An attribution is sampling right now (getLeakDetection() only). */
   attributionRunning?: boolean;
+}
+
+/** When a limit is reached at the current growth. */
+export interface LimitEstimate {
+  /** At the central (Theil–Sen) slope, to `failAtBytes`. */
+  minutes: number;
+  /** Soonest: the slope's upper bound, to the earliest failure point (heap: 80 % of the old generation's room). */
+  minutesLow: number;
+  /** Latest: the slope's lower bound, to `limitBytes`; null when the lower bound is not positive. */
+  minutesHigh: number | null;
+  currentBytes: number;
+  /** Heap: 85 % of the old generation's room (where V8 aborts); resident: the memory limit. */
+  failAtBytes: number;
+  /** Heap: the old generation's room (heap_size_limit minus the young generation); resident: the limit. */
+  limitBytes: number;
+  growthRateBytesPerSec: number;
+}
+
+export interface RestartSettings {
+  /** Restart when a flagged leak's time to the sooner limit is under this (1000–86400000 ms). */
+  beforeLimitMs?: number;
+  /** Time in-flight requests get to finish before the exit (0–600000 ms). Default: 10000. */
+  drainMs?: number;
+  /** Exit code (1–125). Default: 75 (EX_TEMPFAIL). */
+  exitCode?: number;
+}
+
+/** The 'restart' event: the planned restart has begun (the servers are closing). */
+export interface RestartEvent {
+  type: 'restart';
+  reason: string;
+  limit: 'heap' | 'resident';
+  msToLimit: number;
+  beforeLimitMs: number;
+  drainMs: number;
+  exitCode: number;
+  /** HTTP servers being closed. */
+  servers: number;
+  signal: LeakSignal | null;
+  timestamp: number;
+}
+
+export interface LeakAttributionSettings {
+  /** Default: true. */
+  enabled?: boolean;
+  /** At most one automatic attribution per this many ms (10000–86400000). Default: 600000. */
+  everyMs?: number;
+  /** Sampling time of an automatic attribution (1000–600000 ms). Default: 30000. */
+  durationMs?: number;
+  /** Profile reads after the first (2–20). Default: 3. */
+  windows?: number;
+  /** Average bytes between samples (1024–16777216). Default: 131072. */
+  samplingIntervalBytes?: number;
+  /** Absolute directory that paths in results are made relative to. Env `MEMORY_APP_ROOT`. Default: process.cwd(). */
+  root?: string;
 }
 
 export interface AttributionOptions {
@@ -343,6 +409,8 @@ export interface LeakSite {
   /** Windows in which the site grew, of `windows`. */
   grewInWindows: number;
   windows: number;
+  /** This site's share (0–1) of the growth sampled over all growing sites. */
+  shareOfGrowth: number;
 }
 
 export interface LeakAttribution {
@@ -353,6 +421,14 @@ export interface LeakAttribution {
   /** Sites still growing in the last window, most growth first. */
   sites: LeakSite[];
   note: string;
+  /** 'leak' when a confirmed leak started it, 'manual' for attributeLeak(). */
+  trigger: 'leak' | 'manual';
+  /** The 'leak' event that started it; null for manual runs. */
+  leak: { signal: LeakSignal; growthRateBytesPerSec: number; timestamp: number } | null;
+  /** When the result was ready (ms since epoch). */
+  namedAt: number;
+  /** "heap grows 0.5 MB/s; top growing site: rememberSession (routes/sessions.js:42), 71 % of sampled growth" */
+  summary: string;
 }
 
 export interface TraceSample {
@@ -409,6 +485,10 @@ export interface TraceAnalysis {
   events: MemwardenEvent[];
   trend: TrendReport;
   leak: LeakReport;
+  /** The trace had no after-GC readings: the first sample after each full collection stood in for them. */
+  approximate: boolean;
+  /** Why the verdict is approximate, and why suspected growth was not confirmed. */
+  notes: string[];
 }
 
 /** The record of a forced or proactive collection. Heap bytes before and after. */
@@ -485,6 +565,8 @@ export declare class MemoryManagerService extends EventEmitter {
   on(event: 'gc', listener: (a: GcAction) => void): this;
   on(event: 'leak', listener: (e: LeakEvent) => void): this;
   on(event: 'leakResolved', listener: (e: LeakResolvedEvent) => void): this;
+  on(event: 'leakAttributed' | 'leakAttribution', listener: (r: LeakAttribution) => void): this;
+  on(event: 'restart', listener: (e: RestartEvent) => void): this;
   on(event: 'alert' | 'alertResolved', listener: (a: MemwardenAlert) => void): this;
   on(event: 'cleanup', listener: (run: CleanupRun) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
@@ -492,6 +574,8 @@ export declare class MemoryManagerService extends EventEmitter {
   once(event: 'gc', listener: (a: GcAction) => void): this;
   once(event: 'leak', listener: (e: LeakEvent) => void): this;
   once(event: 'leakResolved', listener: (e: LeakResolvedEvent) => void): this;
+  once(event: 'leakAttributed' | 'leakAttribution', listener: (r: LeakAttribution) => void): this;
+  once(event: 'restart', listener: (e: RestartEvent) => void): this;
   once(event: 'alert' | 'alertResolved', listener: (a: MemwardenAlert) => void): this;
   once(event: 'cleanup', listener: (run: CleanupRun) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;

@@ -124,7 +124,7 @@ test('at emergency every built-in is eligible; concurrent calls share one run', 
   assert.deepEqual(a.map((x) => x.strategy), ['force_gc', 'clear_performance_metrics', 'clear_memory_snapshots', 'slow']);
 });
 
-test('the built-ins: clearing performance metrics drops the request statistics; clearing snapshots drops the history', async (t) => {
+test('the built-ins: clearing performance metrics drops the request statistics; clearing snapshots keeps the detector window', async (t) => {
   const m = await startManager(t, levelOptions('healthy', { logger: quietLogger }));
   const stats = m.requestStats;
   stats.record(stats.entry('GET /a'), 1, 200, NaN, 1);
@@ -137,8 +137,10 @@ test('the built-ins: clearing performance metrics drops the request statistics; 
   const by = Object.fromEntries(actions.map((a) => [a.strategy, a]));
   assert.deepEqual(by.clear_performance_metrics.details, { routesDropped: 2, windowsDropped: 0, requestsDropped: 2 });
   assert.equal(m.requestStats.report().routes.length, 0);
-  assert.ok(by.clear_memory_snapshots.reportedFreedBytes > 0, JSON.stringify(by.clear_memory_snapshots));
-  assert.ok(m.getHealthMetrics().trend.samples < samplesBefore, `${m.getHealthMetrics().trend.samples} < ${samplesBefore}`);
+  // Snapshots are trimmed to the leak detector's longest window (at least 5 min; the trim
+  // itself is tested in Rust): a history of a few seconds is kept whole.
+  assert.ok(by.clear_memory_snapshots.success && by.clear_memory_snapshots.reportedFreedBytes >= 0, JSON.stringify(by.clear_memory_snapshots));
+  assert.ok(m.getHealthMetrics().trend.samples >= samplesBefore, `${m.getHealthMetrics().trend.samples} >= ${samplesBefore}`);
 });
 
 test('force_gc measures the heap it freed (child process with --expose-gc)', async () => {

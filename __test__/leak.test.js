@@ -152,3 +152,48 @@ test('ineffective full collections near the heap limit raise a gc_failure alert'
   assert.match(alert.message, /GC failure/);
   assert.ok(r.active.includes('gc_failure'));
 });
+
+test('an emergency cleanup during a leak keeps the flag, the trend window and the trace', { timeout: 90_000 }, async () => {
+  const run = await runNode([CHILD, 'cleanup'], { timeoutMs: 80_000 });
+  const r = resultOf(run);
+  assert.ok(r.flaggedAt !== null, describeRun(run));
+  assert.ok(r.actions.some((a) => a.name === 'clear_memory_snapshots' && a.success), JSON.stringify(r.actions));
+  assert.equal(r.after.leak.leakSuspected, true);
+  assert.equal(r.after.trend.leakSuspected, true);
+  assert.ok(r.after.leak.confidence >= 70, String(r.after.leak.confidence));
+  // The run is shorter than the kept window (5 min at least): nothing of it is dropped.
+  assert.ok(r.after.trend.samples >= r.before.trend.samples, `${r.before.trend.samples} -> ${r.after.trend.samples}`);
+  assert.ok(r.after.trend.timeWindowMs >= r.before.trend.timeWindowMs);
+  assert.ok(r.trace.samples >= r.before.traceSamples, `${r.before.traceSamples} -> ${r.trace.samples}`);
+  // The exported trace covers the leak from before it began (3 s after start) to now.
+  assert.ok(r.trace.first <= r.t0 + 3_000 && r.trace.last >= r.flaggedAt, JSON.stringify({ t0: r.t0, flaggedAt: r.flaggedAt, trace: r.trace }));
+  assert.ok(r.trace.gc > 0);
+});
+
+test('traces from another tool (no after-GC readings): same verdicts, marked approximate, unconfirmed growth explained', { timeout: 90_000 }, async () => {
+  const FOREIGN = path.join(SUPPORT, 'foreign-trace-child.js');
+  const env = { SECONDS_TO_RUN: '30' };
+  const [leakRun, benignRun] = await Promise.all([runNode([FOREIGN, 'leak'], { env, timeoutMs: 60_000 }), runNode([FOREIGN, 'benign'], { env, timeoutMs: 60_000 })]);
+  const leaky = JSON.parse(leakRun.stdout);
+  const benign = JSON.parse(benignRun.stdout);
+  assert.ok(leaky.gc.every((g) => g.heapAfter === undefined && g.oldGenerationAfter === undefined));
+  const a = analyzeTrace(leaky, { memoryLimitMb: 512 });
+  assert.equal(a.leak.leakSuspected, true, JSON.stringify({ notes: a.notes, heap: a.leak.heap }));
+  assert.equal(a.approximate, true);
+  assert.match(a.notes[0], /^approximate: .*first sample after each of \d+ full collections/);
+  const b = analyzeTrace(benign, { memoryLimitMb: 512 });
+  assert.equal(b.leak.leakSuspected, false, JSON.stringify(b.timeline));
+  assert.ok(b.leak.confidence < 50);
+  // Without any full collection the growth cannot be confirmed, and the result says why.
+  const noGc = analyzeTrace({ samples: leaky.samples, gc: [] }, { memoryLimitMb: 512 });
+  assert.equal(noGc.leak.leakSuspected, false);
+  assert.equal(noGc.approximate, false);
+  assert.ok(noGc.notes.some((n) => /^growth not confirmed: the heap rose .* no full collection/.test(n)), JSON.stringify(noGc.notes));
+  // The CLI prints the notes.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memwarden-foreign-'));
+  const file = path.join(dir, 'trace.json');
+  fs.writeFileSync(file, JSON.stringify({ samples: leaky.samples, gc: [] }));
+  const cli = await runNode([path.join(ROOT, 'bin', 'memory.js'), 'analyze', file, '--memory-limit-mb', '512']);
+  assert.match(cli.stdout, /note: growth not confirmed: the heap rose/);
+  fs.rmSync(dir, { recursive: true });
+});

@@ -139,6 +139,7 @@ function analyze(args, out) {
       `trace: ${a.samples} samples, ${a.gcEvents} GC events over ${seconds(a.durationMs)} (interval ${a.intervalMs} ms, limit ${(a.limitBytes / 1048576).toFixed(0)} MB)`,
       `verdict at the end: ${leak.leakSuspected ? `LEAK SUSPECTED (${leak.signal}, confidence ${leak.confidence.toFixed(0)}%)` : `no leak suspected (confidence ${leak.confidence.toFixed(0)}%)`}`,
     ];
+    for (const note of a.notes || []) lines.push(`note: ${note}`);
     if (a.timeline.length === 0) lines.push('timeline: the flag never changed');
     for (const c of a.timeline) {
       lines.push(`  at ${seconds(c.t - t0)}: ${c.leakSuspected ? `leak suspected (${c.signal}, confidence ${c.confidence.toFixed(0)}%)` : 'cleared'}`);

@@ -4,6 +4,8 @@
 // profile only while the objects they stand for are alive, so a site whose sampled
 // bytes keep growing is retaining memory. Each profile read forces a full GC
 // (~0.35 ms per MB of live heap), so reads are few: `windows` + 1 per attribution.
+const path = require('node:path');
+const { fileURLToPath } = require('node:url');
 const { invalidArgument } = require('./errors');
 
 const DEFAULTS = Object.freeze({ durationMs: 30_000, windows: 3, samplingIntervalBytes: 128 * 1024, top: 10 });
@@ -87,7 +89,33 @@ function rankGrowingSites(snapshots, elapsedMs, top) {
     });
   }
   out.sort((a, b) => b.grewBytes - a.grewBytes);
+  // Each site's share of the growth sampled over all sites that grew.
+  const total = out.reduce((sum, x) => sum + Math.max(0, x.grewBytes), 0);
+  for (const x of out) x.shareOfGrowth = total > 0 ? Math.max(0, x.grewBytes) / total : 0;
   return out.slice(0, top);
+}
+
+/**
+ * A script URL relative to the application's root: `file:///app/routes/a.js` and
+ * `/app/routes/a.js` become `routes/a.js` under root `/app`. A file outside the root
+ * keeps only its last two segments after `…/` (no absolute path leaves the process);
+ * `node:` URLs and `(native)` are kept as they are.
+ */
+function relativeUrl(url, root) {
+  if (typeof url !== 'string' || url === '' || url === '(native)' || url.startsWith('node:')) return url;
+  let file = url;
+  if (url.startsWith('file://')) {
+    try {
+      file = fileURLToPath(url);
+    } catch {
+      return url;
+    }
+  } else if (!path.isAbsolute(url)) {
+    return url;
+  }
+  const rel = path.relative(root, file);
+  if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) return rel.split(path.sep).join('/');
+  return `…/${file.split(path.sep).slice(-2).join('/')}`;
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms).unref());
@@ -138,4 +166,165 @@ function attributeLeak(options) {
   return running;
 }
 
-module.exports = { attributeLeak, rankGrowingSites, bytesBySite, checkOptions };
+const ROOT_ENV = 'MEMORY_APP_ROOT';
+const AUTO_DEFAULTS = Object.freeze({ enabled: true, everyMs: 10 * 60_000, durationMs: 30_000, windows: 3, samplingIntervalBytes: 128 * 1024 });
+
+/**
+ * Validates `leakAttribution` (true, false, or { enabled, everyMs, durationMs, windows,
+ * samplingIntervalBytes, root }) and MEMORY_APP_ROOT. Returns { settings, problems }.
+ */
+function resolveAutoAttribution(value, env = process.env) {
+  const problems = [];
+  const bad = (setting, v, accepted) => problems.push({ setting, value: String(v), accepted, message: `${setting}=${String(v)} is not accepted; accepted: ${accepted}` });
+  const settings = { ...AUTO_DEFAULTS, root: process.cwd() };
+  if (typeof env[ROOT_ENV] === 'string' && env[ROOT_ENV] !== '') {
+    if (path.isAbsolute(env[ROOT_ENV])) settings.root = path.resolve(env[ROOT_ENV]);
+    else bad(ROOT_ENV, env[ROOT_ENV], 'an absolute directory path');
+  }
+  if (value === undefined || value === true) return { settings, problems };
+  if (value === false) return { settings: { ...settings, enabled: false }, problems };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    bad('leakAttribution', value, 'true, false or an object { enabled, everyMs, durationMs, windows, samplingIntervalBytes, root }');
+    return { settings, problems };
+  }
+  const ranges = { everyMs: [10_000, 86_400_000], durationMs: [1_000, 600_000], windows: [2, 20], samplingIntervalBytes: [1024, 16 * 1048576] };
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    const name = `leakAttribution.${k}`;
+    if (k === 'enabled') {
+      if (typeof v === 'boolean') settings.enabled = v;
+      else bad(name, v, 'true or false');
+    } else if (k === 'root') {
+      if (typeof v === 'string' && path.isAbsolute(v)) settings.root = path.resolve(v);
+      else bad(name, v, 'an absolute directory path');
+    } else if (ranges[k]) {
+      const [min, max] = ranges[k];
+      if (Number.isInteger(v) && v >= min && v <= max) settings[k] = v;
+      else bad(name, v, `a whole number from ${min} to ${max}`);
+    } else {
+      bad(name, v, `one of the fields enabled, root, ${Object.keys(ranges).join(', ')}`);
+    }
+  }
+  return { settings, problems };
+}
+
+function formatRate(bytesPerSec) {
+  const mb = bytesPerSec / 1048576;
+  return mb >= 0.1 ? `${mb.toFixed(1)} MB/s` : `${(bytesPerSec / 1024).toFixed(0)} KB/s`;
+}
+
+/**
+ * One line for the logs and the alert: "heap grows 0.5 MB/s; top growing site:
+ * rememberSession (routes/sessions.js:42), 71 % of sampled growth".
+ */
+function summarize(leak, result) {
+  const what = leak ? `${leak.signal === 'external' ? 'off-heap memory' : 'heap'} grows ${formatRate(leak.growthRateBytesPerSec)}; ` : '';
+  const top = result.sites[0];
+  if (!top) {
+    const extra = leak && leak.signal === 'external' ? ' (off-heap memory is not sampled by the heap profiler)' : '';
+    return `${what}no growing allocation site found in ${(result.durationMs / 1000).toFixed(0)} s of sampling${extra}`;
+  }
+  return `${what}top growing site: ${top.functionName} (${top.url}:${top.lineNumber}), ${Math.round(top.shareOfGrowth * 100)} % of sampled growth`;
+}
+
+/**
+ * Runs attributions for the manager: on demand (`run`) and automatically whenever a
+ * leak is confirmed (`onLeak`), one at a time and at most once per `everyMs`. Each
+ * result carries paths relative to `root`, the leak that triggered it, when it was
+ * named and a one-line summary; it is kept for getLeakDetection(), emitted as
+ * 'leakAttributed' (and the older 'leakAttribution'), and, when a memory_leak alert is
+ * active, delivered as its follow-up (logged, and sent to the webhook).
+ */
+class LeakAttributor {
+  /**
+   * @param {object} o
+   * @param {object} o.settings from resolveAutoAttribution
+   * @param {(type: string, payload: any) => void} o.emit
+   * @param {() => object | null} o.activeLeakAlert the active memory_leak alert, or null
+   * @param {{ warn: Function }} o.logger
+   * @param {() => number} [o.now] monotonic ms (injected in tests)
+   * @param {(options: object) => Promise<object>} [o.sample] the sampler (attributeLeak)
+   */
+  constructor({ settings, emit, activeLeakAlert, logger, now = () => performance.now(), sample = attributeLeak }) {
+    this.settings = settings;
+    this._emit = emit;
+    this._activeLeakAlert = activeLeakAlert;
+    this._logger = logger;
+    this._now = now;
+    this._sample = sample;
+    this.latest = null;
+    this.running = false;
+    this._lastAuto = null;
+    this._closed = false;
+    /** What the last `onLeak` did: 'started', 'disabled', 'running' or 'rate-limited'. */
+    this.lastDecision = null;
+  }
+
+  /** An attribution now (manual calls take their own sampling options). */
+  async run(options, leak = null) {
+    const o = { durationMs: this.settings.durationMs, windows: this.settings.windows, samplingIntervalBytes: this.settings.samplingIntervalBytes, ...(options || {}) };
+    this.running = true;
+    try {
+      const raw = await this._sample(o);
+      const sites = raw.sites.map((x) => ({ ...x, url: relativeUrl(x.url, this.settings.root) }));
+      const result = {
+        ...raw,
+        sites,
+        trigger: leak ? 'leak' : 'manual',
+        leak: leak ? { signal: leak.signal, growthRateBytesPerSec: leak.growthRateBytesPerSec, timestamp: leak.timestamp } : null,
+        namedAt: Date.now(),
+      };
+      result.summary = summarize(leak, result);
+      if (this._closed) return result;
+      this.latest = result;
+      this._emit('leakAttributed', result);
+      this._emit('leakAttribution', result);
+      return result;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** A confirmed leak ('leak' event): attribute it unless one runs or ran within everyMs. */
+  onLeak(leak) {
+    const now = this._now();
+    if (!this.settings.enabled || this._closed) this.lastDecision = 'disabled';
+    else if (this.running) this.lastDecision = 'running';
+    else if (this._lastAuto !== null && now - this._lastAuto < this.settings.everyMs) this.lastDecision = 'rate-limited';
+    else this.lastDecision = 'started';
+    if (this.lastDecision !== 'started') return this.lastDecision;
+    this._lastAuto = now;
+    this.run(undefined, leak)
+      .then((result) => {
+        if (!this._closed) this._followUp(result);
+      })
+      .catch((err) => process.emitWarning(`memwarden: leak attribution failed: ${err && err.message}`, 'MemwardenWarning'));
+    return 'started';
+  }
+
+  _followUp(result) {
+    const alert = this._activeLeakAlert();
+    if (alert) {
+      const top = result.sites.slice(0, 3);
+      this._emit('alert', {
+        ...alert,
+        message: `Memory leak: ${result.summary}`,
+        timestamp: result.namedAt,
+        data: { ...alert.data, attribution: { summary: result.summary, sites: top, namedAt: result.namedAt } },
+        followUp: 'leakAttributed',
+      });
+    } else {
+      try {
+        this._logger.warn(`memwarden: ${result.summary}`);
+      } catch {
+        // A throwing logger must not break the attribution.
+      }
+    }
+  }
+
+  close() {
+    this._closed = true;
+  }
+}
+
+module.exports = { attributeLeak, rankGrowingSites, bytesBySite, checkOptions, relativeUrl, summarize, resolveAutoAttribution, LeakAttributor, ROOT_ENV };

@@ -193,7 +193,7 @@ function builtinStrategies(manager) {
       name: 'clear_memory_snapshots',
       priority: 60,
       thresholdPercent: 85,
-      description: 'Drop the resident-memory history and the recorded trace (native memory)',
+      description: "Trim the resident-memory history and the recorded trace to what reports and the leak detector's longest window need (native memory)",
       run() {
         const bytes = manager._clearMemorySnapshots();
         // Native memory: not in the V8 heap figures; reportedFreedBytes is the addon's count.

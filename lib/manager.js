@@ -8,7 +8,8 @@ const { MemwardenConfigError, MemwardenNotInitializedError, invalidArgument } = 
 const { ingestHeap } = require('./heap');
 const { forceGc, confirmationGc, confirmationAvailable, observeGc, gcFunction } = require('./gc');
 const { analyzeTrace } = require('./trace');
-const { attributeLeak } = require('./attribution');
+const { LeakAttributor, resolveAutoAttribution } = require('./attribution');
+const { attachPlannedRestart, resolveRestartSettings } = require('./restart');
 const { performance } = require('node:perf_hooks');
 const { CleanupRegistry, runStrategies, builtinStrategies, resolveCleanupSettings } = require('./cleanup');
 const { attachAlertDelivery, resolveAlertSettings } = require('./alerts');
@@ -45,12 +46,9 @@ const JS_OPTIONS = [
   'cleanupCooldownMs',
   // Leak-site attribution (lib/attribution.js):
   'leakAttribution',
+  // The planned restart (lib/restart.js):
+  'onLeak',
 ];
-
-/** Confidence at which a flagged leak starts an automatic attribution. */
-const AUTO_ATTRIBUTION_CONFIDENCE = 70;
-/** At most one automatic attribution per this many ms. */
-const AUTO_ATTRIBUTION_EVERY_MS = 10 * 60_000;
 
 /** A problem for a bad `logger` option, or null. */
 function loggerProblem(logger) {
@@ -97,10 +95,10 @@ function validateOptions(options, processEnv) {
   const problems = [...alerting.problems, ...cleaning.problems];
   const logger = loggerProblem(all.logger);
   if (logger) problems.push(logger);
-  if (all.leakAttribution !== undefined && typeof all.leakAttribution !== 'boolean') {
-    const v = String(all.leakAttribution);
-    problems.push({ setting: 'leakAttribution', value: v, accepted: 'true or false', message: `leakAttribution=${v} is not a boolean; accepted: true or false` });
-  }
+  const attribution = resolveAutoAttribution(all.leakAttribution, processEnv);
+  problems.push(...attribution.problems);
+  const restart = resolveRestartSettings(all.onLeak, processEnv);
+  problems.push(...restart.problems);
   if (!resolved.ok) problems.push(...resolved.problems);
   if (problems.length > 0) return { ok: false, problems };
   return {
@@ -113,7 +111,8 @@ function validateOptions(options, processEnv) {
       logger: all.logger || console,
       alerting: alerting.settings,
       cleaning: cleaning.settings,
-      autoAttribution: all.leakAttribution !== false,
+      autoAttribution: attribution.settings,
+      restart: restart.settings,
     },
   };
 }
@@ -242,8 +241,13 @@ class MemoryManagerService extends EventEmitter {
   _start(options) {
     const v = validateOptions(options, process.env);
     if (!v.ok) throw new MemwardenConfigError(v.problems);
-    const { logger, alerting, cleaning, autoAttribution } = v.js;
-    this._autoAttribution = autoAttribution;
+    const { logger, alerting, cleaning, autoAttribution, restart } = v.js;
+    this._attributor = new LeakAttributor({
+      settings: autoAttribution,
+      emit: (type, payload) => this._emit(type, payload),
+      activeLeakAlert: () => (this._monitor ? this._monitor.alerts().active.find((a) => a.type === 'memory_leak') || null : null),
+      logger,
+    });
     this._cleanupSettings = cleaning;
     const monitor = new native.Monitor(v.nativeOptions, v.env, (events) => this._emitEvents(events));
     this._monitor = monitor;
@@ -260,6 +264,7 @@ class MemoryManagerService extends EventEmitter {
     this._emitEvents(monitor.sampleNow());
     this._emitEvents(ingestHeap(monitor));
     const interval = this._settings.config.monitoringIntervalMs;
+    this._plannedRestart = attachPlannedRestart(this, restart, { emit: (type, payload) => this._emit(type, payload), intervalMs: interval });
     this._timer = setTimeout(() => this._tick(), interval);
     this._timer.unref();
     return this;
@@ -337,7 +342,7 @@ class MemoryManagerService extends EventEmitter {
       // Alerts travel wrapped ({ type: 'alert', alert }): the alert's own `type` is its kind.
       if (event.type === 'alert' || event.type === 'alertResolved') this._emit(event.type, event.alert);
       else this._emit(event.type, event);
-      if (event.type === 'leak') this._maybeAttribute();
+      if (event.type === 'leak') this._attributor.onLeak(event);
     }
   }
 
@@ -422,43 +427,21 @@ class MemoryManagerService extends EventEmitter {
     if (!cached || cached.monitor !== monitor || cached.version !== version) {
       this._leakCache = { monitor, version, report: deepFreeze(monitor.leakReport()) };
     }
-    return { ...this._leakCache.report, attribution: this._attribution || null, attributionRunning: this._attributing === true };
+    return { ...this._leakCache.report, attribution: this._attributor.latest, attributionRunning: this._attributor.running };
   }
 
   /**
    * Finds the code retaining memory: samples allocations with V8's sampling heap profiler
    * for `durationMs` (default 30 s) and resolves to the allocation sites whose live
    * sampled bytes kept growing: `{ sites: [{ functionName, url, lineNumber, retainedBytes,
-   * growthBytesPerSec, grewInWindows, windows }], ... }`. Runs automatically when a leak is
-   * flagged with confidence >= 70 (at most every 10 min; `leakAttribution: false` turns
-   * that off). The result also appears in getLeakDetection().attribution.
+   * growthBytesPerSec, grewInWindows, windows, shareOfGrowth }], summary, ... }` with paths
+   * relative to the app root. Runs automatically whenever a leak is confirmed (one at a
+   * time, at most every 10 min; `leakAttribution: false` turns that off). The result also
+   * appears in getLeakDetection().attribution and the 'leakAttributed' event.
    */
   async attributeLeak(options) {
     this._require('attributeLeak');
-    this._attributing = true;
-    try {
-      const result = await attributeLeak(options);
-      this._attribution = result;
-      this._emit('leakAttribution', result);
-      return result;
-    } finally {
-      this._attributing = false;
-    }
-  }
-
-  _maybeAttribute() {
-    if (!this._autoAttribution || this._attributing) return;
-    const now = Date.now();
-    if (this._lastAutoAttribution && now - this._lastAutoAttribution < AUTO_ATTRIBUTION_EVERY_MS) return;
-    const report = this._monitor.leakReport();
-    if (report.confidence < AUTO_ATTRIBUTION_CONFIDENCE) return;
-    this._lastAutoAttribution = now;
-    this.attributeLeak()
-      .then((r) => {
-        const top = r.sites.slice(0, 3).map((x) => `${x.functionName} (${x.url}:${x.lineNumber}) +${(x.growthBytesPerSec / 1024).toFixed(0)} KB/s`);
-        this._logger.warn(`memwarden: allocation sites still growing: ${top.length ? top.join('; ') : 'none found in the sampled window'}`);
-      })
-      .catch((err) => process.emitWarning(`memwarden: leak attribution failed: ${err && err.message}`, 'MemwardenWarning'));
+    return this._attributor.run(options);
   }
 
   /**
@@ -670,6 +653,8 @@ class MemoryManagerService extends EventEmitter {
     this._cachedReport = null;
     this._cachedVersion = -1;
     this._leakCache = null;
+    if (this._attributor) this._attributor.close();
+    if (this._plannedRestart) this._plannedRestart.detach();
     if (this._alertDelivery) this._alertDelivery.detach();
     this._alertDelivery = null;
     this._requestSnapshot = null;

@@ -29,6 +29,7 @@ function childEnv(extra = {}) {
   // Read by the JS layer, not the addon.
   delete env.MEMORY_ALERT_WEBHOOK_URL;
   delete env.MEMORY_ADMIN_TOKEN;
+  delete env.MEMORY_APP_ROOT;
   delete env.NODE_OPTIONS;
   delete env.NODE_TEST_CONTEXT;
   return { ...env, ...extra };

@@ -6,6 +6,8 @@
 //   node leak-child.js benign     churn plus medium-lived sessions: 8 s of warm-up, then
 //                                 25 s monitored
 //   node leak-child.js attribute  a leak, and attributeLeak() over 3 s
+//   node leak-child.js cleanup    a ~2 MB/s heap leak until flagged, then an emergency
+//                                 cleanup (all strategies): what the record keeps
 //   node leak-child.js gcfail     fills the old generation, then forced GCs that free nothing
 // Prints one result line (see support/child.js).
 const v8 = require('node:v8');
@@ -88,6 +90,24 @@ async function main() {
     clearInterval(warmup);
     const health = m.getHealthMetrics();
     emitResult({ flags, leakSuspected: health.trend.leakSuspected, majors: health.gcStats.major, trace: m.exportTrace() });
+  } else if (mode === 'cleanup') {
+    let flaggedAt = null;
+    m.on('leak', () => {
+      if (flaggedAt === null) flaggedAt = Date.now();
+    });
+    const work = setInterval(() => {
+      churn(20);
+      if (since() >= 3) leakyCache(20); // ~2 MB/s
+    }, 10);
+    const deadline = Date.now() + 60_000;
+    while (flaggedAt === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 2_000));
+    const before = { trend: m.getHealthMetrics().trend, traceSamples: m.exportTrace().samples.length };
+    const actions = await m.performEmergencyCleanup({ force: true, reason: 'test' });
+    const trace = m.exportTrace();
+    const after = { trend: m.getHealthMetrics().trend, leak: m.getLeakDetection() };
+    clearInterval(work);
+    emitResult({ t0, flaggedAt, before, after, actions: actions.map((a) => ({ name: a.strategy, success: a.success, error: a.error })), trace: { samples: trace.samples.length, first: trace.samples[0].t, last: trace.samples[trace.samples.length - 1].t, gc: trace.gc.length } });
   } else if (mode === 'attribute') {
     const work = setInterval(() => {
       churn(5);

@@ -167,7 +167,12 @@ async function main() {
   const since = () => (Date.now() - t0) / 1000;
   const changes = [];
   const events = [];
-  m.on('leak', (e) => events.push({ event: 'leak', t: since(), signal: e.signal }));
+  // Confidence right when the flag is raised, and the attribution that follows.
+  m.on('leak', (e) => events.push({ event: 'leak', t: since(), signal: e.signal, confidence: m.getLeakDetection().confidence }));
+  m.on('leakAttributed', (r) => {
+    const top = r.sites[0];
+    events.push({ event: 'leakAttributed', t: since(), top: top ? { functionName: top.functionName, url: top.url, lineNumber: top.lineNumber, share: top.shareOfGrowth } : null, summary: r.summary });
+  });
   m.on('leakResolved', () => events.push({ event: 'leakResolved', t: since() }));
   let confirmations = 0;
   m.on('gc', (a) => { if (a.reason === 'leak_confirmation') confirmations++; });
@@ -180,8 +185,11 @@ async function main() {
     s.tick(since(), now);
   }, TICK_MS);
   let flagged = false;
+  // Highest confidence while not flagged, once the pattern has started.
+  let maxUnflagged = 0;
   const poll = setInterval(() => {
     const trend = m.getHealthMetrics().trend;
+    if (!trend.leakSuspected && since() >= 0) maxUnflagged = Math.max(maxUnflagged, trend.confidence);
     if (trend.leakSuspected !== flagged) {
       flagged = trend.leakSuspected;
       const c = { t: Number(since().toFixed(2)), leakSuspected: flagged, confidence: Math.round(trend.confidence) };
@@ -202,6 +210,7 @@ async function main() {
     changes,
     events,
     confirmations,
+    maxUnflaggedConfidence: maxUnflagged,
     final: { leakSuspected: health.trend.leakSuspected, confidence: health.trend.confidence },
     gc: { total: health.gcStats.totalCollections, major: health.gcStats.major, pausePercent: health.gcStats.pauseTimePercent },
     heapUsedMb: health.currentUsage.heapUsed / 1048576,

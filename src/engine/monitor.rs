@@ -269,6 +269,8 @@ pub struct LeakReport {
     pub confidence_parts: ConfidenceParts,
     pub minutes_to_limit: Option<f64>,
     pub minutes_to_heap_limit: Option<f64>,
+    /// Both estimates with their bounds and the levels they count to.
+    pub time_to_limit: leak::TimeToLimit,
     /// Requests per second seen by the Express middleware over the readings; `null` without it.
     pub request_rate_per_sec: Option<f64>,
     /// Growth of the flagged (or strongest) signal per request; `null` without traffic.
@@ -691,21 +693,24 @@ impl Engine {
         self.detector.note_confirmation(now);
     }
 
-    /// Drops the resident history and the recorded trace (the "clear memory snapshots"
-    /// cleanup strategy); keeps the newest sample and the leak detector's evidence.
-    /// Returns the bytes of storage released.
+    /// Trims the resident history and the recorded trace to what the reports and the
+    /// leak detector's longest window need (the "clear memory snapshots" cleanup
+    /// strategy): entries older than `leak::keep_window_ms` before the newest sample go.
+    /// The leak detector's own evidence is untouched. Returns the bytes released.
     pub fn clear_history(&mut self) -> usize {
         let before = self.resident.heap_bytes()
             + self.trace_samples.heap_bytes()
             + self.trace_gcs.heap_bytes();
-        let last = self.resident.last().copied();
-        self.resident.clear();
-        if let Some(l) = last {
-            self.resident.push(l);
-        }
-        self.trace_samples.clear();
-        self.trace_gcs.clear();
-        before.saturating_sub(self.resident.heap_bytes())
+        let newest = self.resident.last().map_or(0, |l| l.0);
+        let cutoff = newest.saturating_sub(leak::keep_window_ms(self.detector.params()));
+        keep_newer(&mut self.resident, |r| r.0 >= cutoff);
+        keep_newer(&mut self.trace_samples, |s| s.t >= cutoff as f64);
+        keep_newer(&mut self.trace_gcs, |g| g.t >= cutoff as f64);
+        before.saturating_sub(
+            self.resident.heap_bytes()
+                + self.trace_samples.heap_bytes()
+                + self.trace_gcs.heap_bytes(),
+        )
     }
 
     /// The recorded trace (bounded: the newest samples and full GCs).
@@ -776,27 +781,39 @@ impl Engine {
     /// Leak verdict and its confidence: `(suspected, confidence, parts, state)`.
     fn leak_verdict(&self) -> (LeakState, ConfidenceParts) {
         let state = self.detector.state();
-        let strongest = match state.signal {
-            Some(Signal::External) => state.external,
-            Some(_) => state.heap,
-            None if state.external.z > state.heap.z => state.external,
-            None => state.heap,
-        };
-        let parts = leak::confidence(&strongest, Some(&state.resident), &self.leak_context());
+        let parts = leak::confidence(
+            &state.strongest(),
+            Some(&state.resident),
+            &self.leak_context(),
+        );
         (state, parts)
     }
 
+    /// When the heap (where V8 aborts) and resident memory (the limit) run out.
+    fn time_to_limit(&self, state: &LeakState) -> leak::TimeToLimit {
+        let heap = self.heap.and_then(|(_, h)| {
+            let room = h
+                .heap_size_limit
+                .saturating_sub(YOUNG_GENERATION_RESERVE.min(h.heap_size_limit / 2));
+            leak::time_to_limit::heap(&state.heap, room as f64)
+        });
+        let resident = leak::time_to_limit::resident(
+            self.resident.iter().copied(),
+            self.limit.bytes as f64,
+            MIN_TREND_SAMPLES,
+        );
+        leak::TimeToLimit { heap, resident }
+    }
+
     fn minutes_to_heap_limit(&self, state: &LeakState) -> Option<f64> {
-        let h = self.heap.map(|(_, h)| h)?;
-        let e = &state.heap;
-        (e.slope_low_bytes_per_sec > 0.0 && e.z > 1.96 && h.heap_size_limit > h.heap_used)
-            .then(|| (h.heap_size_limit - h.heap_used) as f64 / e.slope_low_bytes_per_sec / 60.0)
+        self.time_to_limit(state).heap.map(|e| e.minutes)
     }
 
     pub fn leak_report(&self, now: u64) -> LeakReport {
         let (state, parts) = self.leak_verdict();
         let trend = self.trend();
-        let minutes_to_heap_limit = self.minutes_to_heap_limit(&state);
+        let time_to_limit = self.time_to_limit(&state);
+        let minutes_to_heap_limit = time_to_limit.heap.map(|e| e.minutes);
         let recommendations = recommend::leak_recommendations(
             &state,
             minutes_to_heap_limit,
@@ -816,13 +833,14 @@ impl Engine {
             bytes_per_request: rate.filter(|r| *r > 0.0).map(|r| slope / r),
             enabled: self.leak_detection,
             confidence: if self.leak_detection {
-                parts.total()
+                leak::calibrated(&parts, leak::Stage::of(&state))
             } else {
                 0.0
             },
             confidence_parts: parts,
             minutes_to_limit: trend.minutes_to_limit,
             minutes_to_heap_limit,
+            time_to_limit,
             state,
             recommendations,
             timestamp: now,
@@ -898,7 +916,7 @@ impl Engine {
             growth_rate_low_bytes_per_sec: low,
             is_increasing,
             minutes_to_limit: (is_increasing && current < limit)
-                .then(|| (limit - current) / low / 60.0),
+                .then(|| (limit - current) / slope / 60.0),
             minutes_to_heap_limit: None,
             leak_suspected: false,
             confidence: 0.0,
@@ -915,7 +933,7 @@ impl Engine {
         if self.leak_detection {
             let (state, parts) = self.leak_verdict();
             trend.leak_suspected = state.leak_suspected;
-            trend.confidence = parts.total();
+            trend.confidence = leak::calibrated(&parts, leak::Stage::of(&state));
             trend.minutes_to_heap_limit = self.minutes_to_heap_limit(&state);
         }
         let current_usage = CurrentUsage {
@@ -964,6 +982,15 @@ impl Engine {
             gc_available: self.gc_available,
             recommendations,
         }
+    }
+}
+
+/// Keeps the items `keep` accepts in a ring sized to them (the rest of its storage is freed).
+fn keep_newer<T: Clone>(ring: &mut Ring<T>, keep: impl Fn(&T) -> bool) {
+    let kept: Vec<T> = ring.iter().filter(|x| keep(x)).cloned().collect();
+    ring.clear();
+    for x in kept {
+        ring.push(x);
     }
 }
 
@@ -1230,6 +1257,34 @@ mod tests {
         let t = e.report(40_000).trend;
         assert!(t.enough_data && !t.is_increasing);
         assert_eq!(t.minutes_to_limit, None);
+    }
+
+    #[test]
+    fn clearing_history_keeps_the_detectors_window() {
+        let mut e = engine(
+            serde_json::json!({"monitoringIntervalMs": 1000, "historySize": 2000}),
+            1000,
+            LimitSource::Override,
+        );
+        // 20 minutes at 1 s, growing 100 KB/s: a leak in progress.
+        for i in 0..1200u64 {
+            let now = 1_000_000 + i * 1000;
+            e.ingest_native(now, rss(100 + i / 10));
+            e.ingest_heap(now, heap(50 + i / 10, 4000));
+        }
+        let before = e.report(2_200_000).trend;
+        let freed = e.clear_history();
+        let after = e.report(2_200_000).trend;
+        let keep = leak::keep_window_ms(e.detector.params());
+        assert!(freed > 0);
+        // The newest `keep` ms remain, the rest is gone.
+        assert_eq!(after.samples as u64, keep / 1000 + 1);
+        assert_eq!(after.time_window_ms, keep);
+        assert!(before.samples > after.samples);
+        assert!(after.is_increasing && after.enough_data);
+        let trace = e.export_trace();
+        assert_eq!(trace.samples.len() as u64, keep / 1000 + 1);
+        assert_eq!(trace.samples[0].t as u64, 1_000_000 + 1199 * 1000 - keep);
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub struct Analysis {
     pub events: Vec<Event>,
     pub trend: TrendReport,
     pub leak: LeakReport,
+    /// The trace had no after-GC readings: the first sample after each full collection
+    /// stood in for them (`leak::foreign`).
+    pub approximate: bool,
+    /// What the verdict rests on when it is not exact, and why growth was not confirmed.
+    pub notes: Vec<String>,
 }
 
 /// Interval to assume: the trace's own, else the median spacing of its samples.
@@ -74,6 +79,12 @@ pub fn analyze_with(
     mut observe: impl FnMut(u64, &LeakReport),
 ) -> Result<Analysis, Vec<String>> {
     trace::validate(t)?;
+    let (filled_trace, filled) = super::leak::foreign::with_after_gc_readings(t);
+    let t = &filled_trace;
+    let full_gcs =
+        t.gc.iter()
+            .filter(|g| g.forced || g.kind == "major")
+            .count();
     let start = t.samples[0]
         .t
         .min(t.gc.first().map_or(f64::INFINITY, |g| g.t))
@@ -147,6 +158,8 @@ pub fn analyze_with(
     }
     let end = t.samples.last().map_or(start, |s| s.t.round() as u64);
     let report = engine.report(end);
+    let leak = engine.leak_report(end);
+    let notes = super::leak::foreign::notes(&leak.state, full_gcs, filled);
     Ok(Analysis {
         samples: t.samples.len(),
         gc_events: t.gc.len(),
@@ -162,6 +175,8 @@ pub fn analyze_with(
         timeline,
         events,
         trend: report.trend,
-        leak: engine.leak_report(end),
+        leak,
+        approximate: filled > 0,
+        notes,
     })
 }
