@@ -9,7 +9,7 @@ const http = require('node:http');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { startApp, APP_DIR } = require('./support/app-process');
-const { relativeUrl, summarize, resolveAutoAttribution, LeakAttributor, rankGrowingSites } = require('../lib/attribution');
+const { relativeUrl, summarize, resolveAutoAttribution, LeakAttributor, rankGrowingSites, bytesBySite } = require('../lib/attribution');
 
 test('paths are made relative to the app root; outside it only the last two segments stay', () => {
   assert.equal(relativeUrl('file:///srv/app/routes/sessions.js', '/srv/app'), 'routes/sessions.js');
@@ -17,6 +17,33 @@ test('paths are made relative to the app root; outside it only the last two segm
   assert.equal(relativeUrl('/usr/lib/node/x/y.js', '/srv/app'), '…/x/y.js');
   assert.equal(relativeUrl('node:internal/http', '/srv/app'), 'node:internal/http');
   assert.equal(relativeUrl('(native)', '/srv/app'), '(native)');
+});
+
+test("bytes allocated inside Node's own modules or builtins are charged to the application's calling function", () => {
+  const frame = (functionName, url, lineNumber) => ({ functionName, url, lineNumber, columnNumber: 0 });
+  // (root) -> sessionsRoute (routes/sessions.js) -> toString (node:buffer) -> (builtin, no url)
+  //                                              -> push (no url)
+  const profile = {
+    head: {
+      callFrame: frame('(root)', '', -1), selfSize: 0,
+      children: [{
+        callFrame: frame('sessionsRoute', '/srv/app/routes/sessions.js', 12), selfSize: 100,
+        children: [
+          { callFrame: frame('toString', 'node:buffer', 833), selfSize: 1000, children: [{ callFrame: frame('slowToString', '', -1), selfSize: 500, children: [] }] },
+          { callFrame: frame('push', '', -1), selfSize: 50, children: [] },
+        ],
+      }, {
+        callFrame: frame('bootstrap', 'node:internal/main', 3), selfSize: 7, children: [],
+      }],
+    },
+  };
+  const sites = [...bytesBySite(profile).values()];
+  const route = sites.find((x) => x.functionName === 'sessionsRoute');
+  assert.equal(route.bytes, 100 + 1000 + 500 + 50);
+  assert.equal(route.lineNumber, 13);
+  assert.ok(!sites.some((x) => x.url === 'node:buffer'), JSON.stringify(sites));
+  // With no application frame above it, an internal frame keeps its own bytes rather than losing them.
+  assert.equal(sites.find((x) => x.functionName === 'bootstrap').bytes, 7);
 });
 
 test('summary line and share of sampled growth', () => {

@@ -29,15 +29,20 @@ function post(session, method, params) {
   });
 }
 
+/** Node's own modules (`node:buffer`, `node:internal/...`): not where a user can fix a leak. */
+const isNodeInternal = (url) => url.startsWith('node:') || url.startsWith('internal/');
+
 /**
- * Sampled live bytes per allocation site: the innermost frame with a script URL (a
- * builtin such as String.prototype.repeat is charged to the JS function calling it).
+ * Sampled live bytes per allocation site: the innermost frame with a script URL outside
+ * Node's own modules (a builtin such as String.prototype.repeat, or Buffer's toString(),
+ * is charged to the application's function calling it). A sample with no such frame
+ * keeps its own frame.
  */
 function bytesBySite(profile) {
   const sites = new Map();
   const walk = (node, site) => {
     const f = node.callFrame;
-    const own = f.url ? f : site;
+    const own = f.url && !isNodeInternal(f.url) ? f : site;
     if (node.selfSize > 0) {
       const frame = own || f;
       const key = `${frame.functionName}\u0000${frame.url}\u0000${frame.lineNumber}`;
