@@ -460,6 +460,12 @@ export declare class MemoryManagerService extends EventEmitter {
   getRequestSnapshot(): RequestSnapshot | null;
   /** Per-route request statistics fed by monitorRequestMemory() (created on first use). */
   readonly requestStats: RequestStats;
+  /** Whether per-route request statistics are collected (`requestStats` was created). */
+  readonly requestStatsEnabled: boolean;
+  /** Drops the per-route statistics and windows (what `clear_performance_metrics` does); the counts dropped. */
+  clearRequestStats(): { routesDropped: number; windowsDropped: number; requestsDropped: number };
+  /** The proactive cleanup settings in force (a copy). */
+  readonly cleanupSettings: { proactiveCleanup: boolean; cleanupCooldownMs: number };
   /** Alert delivery counters (logger, webhook). */
   getAlertDelivery(): AlertDeliveryStats;
   exportTrace(): MemoryTrace;
