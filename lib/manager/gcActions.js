@@ -2,10 +2,15 @@
 // The collections the manager runs: forced (forceGarbageCollection(), the force_gc
 // cleanup strategy), proactive (above gcThreshold, when the engine says one is due)
 // and confirmation (a full GC the leak detector asks for, to check suspected growth
-// against the live set). Each is recorded in the engine and emitted as a 'gc' event.
-// The GC observer asks isOwn(t) to leave our own collections out of the GC stats.
-const { forceGc, confirmationGc, gcFunction } = require('../gc');
-const { ingestHeap } = require('../heap');
+// against the live set). The addon runs them through global.gc (the sampler's
+// proactive and confirmation collections arrive here as finished action records);
+// only the inspector fallback for confirmation runs from JS. Each is emitted as a
+// 'gc' event. The GC observer asks isOwn(t) to leave our own collections out of the GC stats.
+const { performance } = require('node:perf_hooks');
+const { inspectorGc } = require('../gc');
+
+/** Slack (ms) around a collection the addon ran, for matching the observer's entry. */
+const OWN_SLACK_MS = 5;
 
 class GcActions {
   /**
@@ -27,12 +32,24 @@ class GcActions {
     return t >= this.ownWindow[0] && t <= this.ownWindow[1];
   }
 
-  /** A full collection now; resolves nothing, returns the action record. */
+  /** A full collection now (through the addon); returns the action record. */
   force(reason) {
-    const action = forceGc(reason, this.markOwn);
-    this.record(action);
+    const monitor = this.host.monitor();
+    const start = performance.now();
+    const { action, events } = monitor.forceGc(reason);
+    this.markOwn(start, performance.now());
+    this.host.emitEvents(events);
     this.host.emit('gc', action);
     return action;
+  }
+
+  /** Collections the addon ran on the sampler's behalf, just before this call. */
+  ranInAddon(actions) {
+    const now = performance.now();
+    for (const action of actions) {
+      if (action.success) this.markOwn(now - action.durationMs - OWN_SLACK_MS, now);
+      this.host.emit('gc', action);
+    }
   }
 
   /** A proactive collection when the engine says one is due (pressure, cooldown); the action or null. */
@@ -55,34 +72,21 @@ class GcActions {
     if (monitor) monitor.noteProactiveGc();
   }
 
-  /** The confirmation collection, when the leak detector asked for one and none is in flight. */
-  runConfirmation() {
+  /** The confirmation collection through the inspector (global.gc is not exposed), unless one is in flight. */
+  confirmWithInspector() {
     const monitor = this.host.monitor();
-    if (this.confirming || !monitor.confirmationDue()) return;
-    monitor.noteConfirmation();
+    if (this.confirming || monitor === null) return;
     this.confirming = true;
-    confirmationGc('leak_confirmation', this.markOwn)
+    inspectorGc(monitor, 'leak_confirmation', this.markOwn)
       .then((action) => {
-        if (this.host.monitor() !== monitor) return;
-        this.record(action);
+        if (action === null || this.host.monitor() !== monitor) return;
+        if (action.success) this.host.emitEvents(monitor.recordFullGc(action.durationMs, true, action.memoryBefore));
         this.host.emit('gc', action);
       })
       .catch((err) => this.host.warn(`memwarden: confirmation GC failed: ${err && err.stack}`))
       .finally(() => {
         this.confirming = false;
       });
-  }
-
-  /** Feeds an action's outcome to the engine, then a fresh heap reading. */
-  record(action) {
-    const monitor = this.host.monitor();
-    if (action.success) {
-      const a = action.after;
-      this.host.emitEvents(monitor.recordFullGc(action.durationMs, true, action.memoryBefore, a.heapUsed, a.oldGeneration, a.external));
-    } else {
-      monitor.setGcAvailable(gcFunction() !== null);
-    }
-    this.host.emitEvents(ingestHeap(monitor));
   }
 }
 

@@ -108,22 +108,32 @@ class MemoryManagerService extends EventEmitter {
       emitter: this,
       emitEvents: (events) => this.#emitEvents(events),
       isOwnGc: (t) => this.#gc.isOwn(t),
-      tick: (monitor) => this.#tick(monitor),
+      onSample: (monitor) => this.#onSample(monitor),
+      onDelivery: (d) => this.#onDelivery(d),
       warn,
     });
     this.#running.begin();
     return this;
   }
 
-  /** The periodic work after each heap reading (lifecycle.js runs the timer). */
-  #tick(monitor) {
+  /** JS work per heap reading (the addon read the figures just before this call). */
+  #onSample(monitor) {
     const total = this.#requests.totalRequests();
     // Request rate is a leak risk factor: growth the traffic does not explain.
     if (total !== null) monitor.noteRequests(total);
-    this.#gc.runProactive();
-    this.#gc.runConfirmation();
+  }
+
+  /** What the sampler thread's analysis produced (and the collections the addon ran for it). */
+  #onDelivery(d) {
+    if (!this.#running) return;
+    this.#requests.refresh(d, this.#reportGetter);
+    if (d.gcActions.length > 0) this.#gc.ranInAddon(d.gcActions);
+    this.#emitAll(d.events);
+    if (d.confirmWithInspector) this.#gc.confirmWithInspector();
     this.#cleanup.runProactive(this, this.#requests.snapshot);
   }
+
+  #reportGetter = () => (this.#running ? this.getHealthMetrics() : null);
 
   #emit(type, payload) {
     try {
@@ -136,18 +146,33 @@ class MemoryManagerService extends EventEmitter {
 
   #emitEvents(events) {
     this.#refreshRequestSnapshot();
+    this.#emitAll(events);
+  }
+
+  #emitAll(events) {
     for (const event of events) {
       // Alerts travel wrapped ({ type: 'alert', alert }): the alert's own `type` is its kind.
       if (event.type === 'alert' || event.type === 'alertResolved') this.#emit(event.type, event.alert);
+      else if (event.type === 'error') this.#samplerError(event);
       else this.#emit(event.type, event);
       if (event.type === 'leak') this.#attribution.onLeak();
+    }
+  }
+
+  // The sampler thread panicked (and was restarted, or stopped for good): always a
+  // warning; an 'error' event too when someone listens (an unheard 'error' would throw).
+  #samplerError(event) {
+    warn(event.message);
+    if (this.listenerCount('error') > 0) {
+      const err = Object.assign(new Error(event.message), { code: 'ERR_MEMWARDEN_SAMPLER', sampler: event.sampler, restarts: event.restarts });
+      this.#emit('error', err);
     }
   }
 
   #refreshRequestSnapshot() {
     if (!this.#running) return;
     try {
-      this.#requests.refresh(this.getHealthMetrics());
+      this.#requests.refresh(this.#running.monitor.snapshot(), this.#reportGetter);
     } catch (err) {
       warn(`memwarden: could not refresh the request snapshot: ${err && err.message}`);
     }

@@ -1,10 +1,12 @@
 'use strict';
 // A running manager, from initialize() to shutdown(): the native Monitor (its
-// sampler thread), the GC observer, the alert delivery, the unref'd heap timer, and
-// the cached health report. Everything here is dropped by stop().
+// sampler thread), the GC observer, the alert delivery and the cached health report.
+// There is no JS timer: the addon's sampler thread asks the JS thread for V8's figures
+// every interval (the addon reads them itself), analyses them on its own thread and
+// hands the results back (onDelivery). Everything here is dropped by stop().
+const v8 = require('node:v8');
 const native = require('../native');
-const { ingestHeap } = require('../heap');
-const { confirmationAvailable, observeGc, gcFunction } = require('../gc');
+const { confirmationAvailable, observeGc } = require('../gc');
 const { attachAlertDelivery } = require('../alerts');
 
 function deepFreeze(value) {
@@ -18,50 +20,54 @@ function deepFreeze(value) {
 class Running {
   /**
    * `validated`: a successful validateOptions() result. `hooks`: { emitter (the
-   * manager, for the alert delivery), emitEvents(events), isOwnGc(t), tick(monitor),
-   * warn(message) }. Starts the sampler thread and the GC observer; begin() takes
-   * the first sample and arms the timer.
+   * manager, for the alert delivery), emitEvents(events), isOwnGc(t),
+   * onSample(monitor) (JS work per heap reading), onDelivery(delivery) (the sampler
+   * thread's results), warn(message) }. Starts the sampler thread and the GC
+   * observer; begin() takes the first sample.
    */
   constructor(validated, hooks) {
     const { logger, alerting } = validated.js;
     this.hooks = hooks;
-    this.monitor = new native.Monitor(validated.nativeOptions, validated.env, (events) => hooks.emitEvents(events));
+    this.stopped = false;
+    this.monitor = new native.Monitor(
+      validated.nativeOptions,
+      validated.env,
+      v8,
+      (periodic) => {
+        if (periodic) this.#guard('sample', () => hooks.onSample(this.monitor));
+      },
+      (events, status, usagePercentage, pressurePercentage, timestamp, gcActions, confirmWithInspector) =>
+        this.#guard('delivery', () =>
+          hooks.onDelivery({ events, status, usagePercentage, pressurePercentage, timestamp, gcActions, confirmWithInspector }),
+        ),
+    );
     this.settings = this.monitor.settings;
     this.logger = logger;
     this.cachedVersion = -1;
     this.cachedReport = null;
-    this.timer = null;
     this.alertDelivery = attachAlertDelivery(hooks.emitter, logger, alerting);
-    this.monitor.setGcAvailable(gcFunction() !== null);
-    this.monitor.setConfirmationAvailable(confirmationAvailable());
+    this.monitor.setConfirmationAvailable(confirmationAvailable(this.monitor));
     this.stopObserving = observeGc(this.monitor, (t) => hooks.isOwnGc(t), (events) => hooks.emitEvents(events));
   }
 
-  /** The first sample (resident and heap), then the periodic heap timer. */
+  // A callback from the sampler thread is reported, never thrown (that would crash the app).
+  #guard(what, fn) {
+    if (this.stopped) return;
+    try {
+      fn();
+    } catch (err) {
+      this.hooks.warn(`memwarden: monitoring ${what} failed: ${err && err.stack}`);
+    }
+  }
+
+  /** The first sample (resident and heap, analysed now); the sampler thread takes the next ones. */
   begin() {
     this.sampleNow();
-    this.timer = setTimeout(() => this.tick(), this.settings.config.monitoringIntervalMs);
-    this.timer.unref();
   }
 
-  /** A resident sample and a heap reading now, their events emitted. */
+  /** A resident sample and a heap reading now, analysed on this thread, their events emitted. */
   sampleNow() {
     this.hooks.emitEvents(this.monitor.sampleNow());
-    this.hooks.emitEvents(ingestHeap(this.monitor));
-  }
-
-  tick() {
-    if (this.timer === null) return;
-    try {
-      this.monitor.setGcAvailable(gcFunction() !== null);
-      this.hooks.emitEvents(ingestHeap(this.monitor));
-      this.hooks.tick(this.monitor);
-    } catch (err) {
-      // A failed tick is reported, never thrown from the timer (that would crash the app).
-      this.hooks.warn(`memwarden: monitoring tick failed: ${err && err.stack}`);
-    } finally {
-      if (this.timer) this.timer.refresh();
-    }
   }
 
   /** The latest health report, frozen, rebuilt only when the engine's version moved. */
@@ -74,10 +80,9 @@ class Running {
     return this.cachedReport;
   }
 
-  /** Stops the timer, the GC observer, the sampler thread and the alert delivery. */
+  /** Stops the GC observer, the sampler thread and the alert delivery. */
   stop() {
-    clearTimeout(this.timer);
-    this.timer = null;
+    this.stopped = true;
     if (this.stopObserving) this.stopObserving();
     this.stopObserving = null;
     this.monitor.shutdown();

@@ -1,22 +1,28 @@
 'use strict';
 // What the per-request middleware reads and feeds: the request snapshot (a frozen
-// summary of the health report, rebuilt only when a sample changed the report) and
-// the per-route request statistics (created on first use by monitorRequestMemory()).
+// summary of the status, rebuilt from a few numbers the addon hands over after each
+// analysis, never from the whole report) and the per-route request statistics
+// (created on first use by monitorRequestMemory()).
 const { performance } = require('node:perf_hooks');
 const { RequestStats } = require('../requestStats');
 const { LEVELS } = require('../options');
 
-/** The request snapshot for report `r` (SPEC.md levels: 0 healthy … 3 emergency). */
-function snapshotOf(r) {
-  const u = r.currentUsage;
+/**
+ * The request snapshot (SPEC.md levels: 0 healthy … 3 emergency) from the figures
+ * `s` = { status, usagePercentage, pressurePercentage, timestamp }; its `report` is
+ * the health report, built when first read (`getReport()`).
+ */
+function snapshotOf(s, getReport) {
   return Object.freeze({
-    status: r.status,
-    level: LEVELS[r.status],
-    usagePercentage: u.usagePercentage,
-    pressurePercentage: u.pressurePercentage,
-    usageHeader: u.pressurePercentage.toFixed(1),
-    timestamp: r.timestamp,
-    report: r,
+    status: s.status,
+    level: LEVELS[s.status],
+    usagePercentage: s.usagePercentage,
+    pressurePercentage: s.pressurePercentage,
+    usageHeader: s.pressurePercentage.toFixed(1),
+    timestamp: s.timestamp,
+    get report() {
+      return getReport();
+    },
   });
 }
 
@@ -30,11 +36,11 @@ class RequestSide {
     this.requestsBeforeClear = 0;
   }
 
-  /** Rebuilds the snapshot when `report` is not the one it was built from. */
-  refresh(report) {
+  /** Rebuilds the snapshot when the status or the shown figures moved. */
+  refresh(s, getReport) {
     const prev = this.snapshot;
-    if (prev !== null && prev.report === report) return;
-    this.snapshot = snapshotOf(report);
+    if (prev !== null && prev.status === s.status && prev.usagePercentage === s.usagePercentage && prev.pressurePercentage === s.pressurePercentage) return;
+    this.snapshot = snapshotOf(s, getReport);
   }
 
   /** The statistics, created on first use. */

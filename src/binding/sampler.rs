@@ -1,25 +1,41 @@
-//! The native sampler: resident memory from procfs, working set from the cgroup
-//! whose limit applies.
+//! The sampler thread (`memwarden`): resident memory from procfs and the cgroup on
+//! its own schedule, heap figures asked of the JS thread through a weak thread-safe
+//! function, and the analysis of both (status, trend, leak detector, alert rules)
+//! here, off the JS thread. Results go back through a second weak thread-safe
+//! function. A panic is caught, reported and the loop restarted a bounded number of times.
 
+use super::{now_ms, DeliverFn, ReadFn, Shared};
 use crate::engine::limit::LimitSource;
-use crate::engine::monitor::NativeSample;
+use crate::engine::monitor::HEAP_WATCH_INTERVAL_MS;
+use crate::engine::report::{ErrorEvent, Event, NativeSample, SamplerState};
 use crate::sys::cgroup::{self, Discovery, RealFiles, UsageFiles};
 use crate::sys::procfs::RssReader;
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+use napi::Status;
+use std::sync::atomic::Ordering;
+use std::sync::Weak;
+use std::time::{Duration, Instant};
+
+/// Restarts after a panic before the sampler stays stopped.
+pub const MAX_RESTARTS: u32 = 3;
 
 pub struct Sampler {
     rss: RssReader,
     usage: Option<UsageFiles>,
 }
 
+/// Which cgroup usage files to read: only when the limit is a cgroup's (elsewhere the
+/// cgroup, if any, may hold the whole machine).
+pub fn usage_files(discovery: &Discovery, source: LimitSource) -> Option<UsageFiles> {
+    match source {
+        LimitSource::CgroupV2 => discovery.usage_v2.clone(),
+        LimitSource::CgroupV1 => discovery.usage_v1.clone(),
+        _ => None,
+    }
+}
+
 impl Sampler {
-    /// Reads the cgroup's usage only when the limit is a cgroup's: elsewhere the
-    /// cgroup (if any) may hold the whole machine.
-    pub fn new(discovery: &Discovery, source: LimitSource) -> Sampler {
-        let usage = match source {
-            LimitSource::CgroupV2 => discovery.usage_v2.clone(),
-            LimitSource::CgroupV1 => discovery.usage_v1.clone(),
-            _ => None,
-        };
+    pub fn new(usage: Option<UsageFiles>) -> Sampler {
         Sampler {
             rss: RssReader::new(),
             usage,
@@ -33,9 +49,222 @@ impl Sampler {
             .as_ref()
             .and_then(|f| cgroup::read_usage(&RealFiles, f));
         NativeSample {
-            rss,
-            cgroup_usage: usage.map(|u| u.0),
-            working_set: usage.map(|u| u.1),
+            rss_bytes: rss,
+            cgroup_usage_bytes: usage.map(|u| u.0),
+            working_set_bytes: usage.map(|u| u.1),
+        }
+    }
+}
+
+/// What woke the loop.
+enum Wake {
+    Stop,
+    Heap,
+    Watch,
+    WatchDue,
+    Sample,
+    Check,
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// The thread's body: runs the loop, restarting it after a panic at most
+/// MAX_RESTARTS times.
+pub fn run(
+    shared: Weak<Shared>,
+    interval: Duration,
+    usage: Option<UsageFiles>,
+    read: ReadFn,
+    deliver: DeliverFn,
+) {
+    let mut restarts = 0u32;
+    loop {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            sample_loop(&shared, interval, usage.clone(), &read, &deliver)
+        }));
+        let Err(payload) = outcome else { return };
+        let Some(s) = shared.upgrade() else { return };
+        restarts += 1;
+        let state = if restarts > MAX_RESTARTS {
+            SamplerState::Stopped
+        } else {
+            SamplerState::Restarted
+        };
+        let message = format!(
+            "memwarden: the sampler thread panicked ({}); {}",
+            panic_message(payload.as_ref()),
+            if state == SamplerState::Stopped {
+                format!(
+                    "stopped after {MAX_RESTARTS} restarts: resident memory is no longer sampled"
+                )
+            } else {
+                format!("restarted ({restarts} of {MAX_RESTARTS})")
+            }
+        );
+        s.engine.lock().set_sampler_state(state, restarts);
+        s.version.fetch_add(1, Ordering::Release);
+        let event = Event::Error(ErrorEvent {
+            kind: "error",
+            message,
+            sampler: state,
+            restarts,
+            timestamp: now_ms(),
+        });
+        let d = s.delivery(vec![event], false);
+        drop(s);
+        if deliver.call(d, ThreadsafeFunctionCallMode::NonBlocking) == Status::Closing
+            || state == SamplerState::Stopped
+        {
+            return;
+        }
+    }
+}
+
+fn sample_loop(
+    shared: &Weak<Shared>,
+    interval: Duration,
+    usage: Option<UsageFiles>,
+    read: &ReadFn,
+    deliver: &DeliverFn,
+) {
+    let mut sampler = Sampler::new(usage);
+    let mut next = Instant::now() + interval;
+    // While a heap read is outstanding: when to look at the event loop again.
+    let mut check_at: Option<Instant> = None;
+    // Events of resident samples, delivered with the heap analysis that follows.
+    let mut held: Vec<Event> = Vec::new();
+    // While the heap is high: when to ask for the next heap-watch reading, and whether one is on its way.
+    let mut watch_at: Option<Instant> = None;
+    let mut watch_pending = false;
+    let watch_every = Duration::from_millis(HEAP_WATCH_INTERVAL_MS);
+    loop {
+        let Some(s) = shared.upgrade() else { return };
+        let (wake, heap, watched) = {
+            let mut sig = s.signal.lock();
+            loop {
+                if sig.stop {
+                    break (Wake::Stop, None, None);
+                }
+                if let Some(h) = sig.heap.take() {
+                    break (Wake::Heap, Some(h), None);
+                }
+                if let Some(w) = sig.watch.take() {
+                    break (Wake::Watch, None, Some(w));
+                }
+                let now = Instant::now();
+                if now >= next {
+                    break (Wake::Sample, None, None);
+                }
+                if check_at.is_some_and(|c| now >= c) {
+                    break (Wake::Check, None, None);
+                }
+                if !watch_pending && watch_at.is_some_and(|w| now >= w) {
+                    break (Wake::WatchDue, None, None);
+                }
+                let mut until = check_at.map_or(next, |c| c.min(next));
+                if !watch_pending {
+                    if let Some(w) = watch_at {
+                        until = until.min(w);
+                    }
+                }
+                s.wake.wait_until(&mut sig, until);
+            }
+        };
+        if s.panic_next.swap(false, Ordering::AcqRel) {
+            panic!("sampler panic requested by the test hook");
+        }
+        match wake {
+            Wake::Stop => return,
+            Wake::Watch => {
+                watch_pending = false;
+                let (t, h) = watched.expect("a heap-watch reading");
+                let (events, watching) = {
+                    let mut e = s.engine.lock();
+                    let events = e.note_heap_reading(t, h);
+                    (events, e.heap_watch())
+                };
+                s.version.fetch_add(1, Ordering::Release);
+                watch_at = watching.then(|| Instant::now() + watch_every);
+                if !events.is_empty() {
+                    held.extend(events);
+                    let d = s.delivery(std::mem::take(&mut held), false);
+                    if deliver.call(d, ThreadsafeFunctionCallMode::NonBlocking) == Status::Closing {
+                        return;
+                    }
+                }
+            }
+            Wake::WatchDue => {
+                watch_at = None;
+                // Not while a periodic read is outstanding (the JS thread is busy or about to answer it).
+                if !s.engine.lock().heap_read_pending() {
+                    watch_pending = true;
+                    if read.call(true, ThreadsafeFunctionCallMode::NonBlocking) == Status::Closing {
+                        return;
+                    }
+                }
+            }
+            Wake::Heap => {
+                let (t, h, gc_available) = heap.expect("a heap sample");
+                check_at = None;
+                let (mut events, due_gc, confirm) = s.analyse_heap(t, h, gc_available);
+                if !watch_pending && s.engine.lock().heap_watch() {
+                    watch_at.get_or_insert(Instant::now() + watch_every);
+                }
+                held.append(&mut events);
+                let mut d = s.delivery(std::mem::take(&mut held), confirm);
+                d.gc = due_gc;
+                if deliver.call(d, ThreadsafeFunctionCallMode::NonBlocking) == Status::Closing {
+                    return;
+                }
+            }
+            Wake::Sample => {
+                next = Instant::now() + interval;
+                let sample = sampler.sample();
+                let now = now_ms();
+                let ask = {
+                    let mut e = s.engine.lock();
+                    held.extend(e.ingest_native(now, sample));
+                    let outstanding = e.heap_read_pending();
+                    e.note_heap_requested(now);
+                    !outstanding
+                };
+                s.version.fetch_add(1, Ordering::Release);
+                let step = Duration::from_millis(s.blocked_threshold_ms / 2)
+                    .max(Duration::from_millis(50));
+                if ask {
+                    check_at = Some(Instant::now() + step);
+                    if read.call(false, ThreadsafeFunctionCallMode::NonBlocking) == Status::Closing
+                    {
+                        return;
+                    }
+                } else if !held.is_empty() {
+                    // The JS thread has not answered the last read: deliver what the
+                    // resident sample raised now (it queues until the thread is free).
+                    let d = s.delivery(std::mem::take(&mut held), false);
+                    if deliver.call(d, ThreadsafeFunctionCallMode::NonBlocking) == Status::Closing {
+                        return;
+                    }
+                }
+            }
+            Wake::Check => {
+                let step = Duration::from_millis(s.blocked_threshold_ms / 2)
+                    .max(Duration::from_millis(50));
+                check_at = Some(Instant::now() + step);
+                let event = s.engine.lock().check_event_loop(now_ms());
+                if let Some(e) = event {
+                    s.version.fetch_add(1, Ordering::Release);
+                    held.push(e);
+                    let d = s.delivery(std::mem::take(&mut held), false);
+                    if deliver.call(d, ThreadsafeFunctionCallMode::NonBlocking) == Status::Closing {
+                        return;
+                    }
+                }
+            }
         }
     }
 }
