@@ -175,6 +175,11 @@ impl Alerts {
         self.slots[kind.index()].active.is_some()
     }
 
+    /// The level of the active alert of `kind`, if one is active.
+    pub fn active_level(&self, kind: AlertType) -> Option<Level> {
+        self.slots[kind.index()].active.as_ref().map(|a| a.level)
+    }
+
     pub fn report(&self) -> AlertsReport {
         AlertsReport {
             active: AlertType::ALL

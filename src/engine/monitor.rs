@@ -4,7 +4,7 @@
 //! in `recorder`; this file calls them and none of them calls back.
 
 use super::alert_rules::{self, FullGc, GC_FAILURE_RUN};
-use super::alerts::{Alerts, AlertsReport};
+use super::alerts::{AlertType, Alerts, AlertsReport};
 use super::config::Config;
 use super::gc::{GcEvent, GcStats};
 use super::leak::{self, ConfidenceParts, Detector, LeakParams, LeakState, Signal};
@@ -365,15 +365,12 @@ impl Engine {
                 e.forced.then_some(e.duration_ms),
             );
         }
-        let mut events = self.evaluate(e.t_ms, StatusTrigger::FullGc);
         let run: Vec<FullGc> = self.full_gcs.iter().copied().collect();
         let heap_limit = self.heap.map_or(0, |(_, h)| h.heap_size_limit);
-        events.extend(alert_rules::gc_failure(
-            &mut self.alerts,
-            &run,
-            heap_limit,
-            e.t_ms,
-        ));
+        let failure = alert_rules::gc_failure(&mut self.alerts, &run, heap_limit, e.t_ms);
+        // The status first (a gc_failure alert holds it at the alert's level), then the alert.
+        let mut events = self.evaluate(e.t_ms, StatusTrigger::FullGc);
+        events.extend(failure);
         events
     }
 
@@ -540,10 +537,18 @@ impl Engine {
         }
     }
 
+    /// The status follows the pressure with hysteresis; while a gc_failure alert is
+    /// active (full collections no longer free the heap near V8's limit: V8 aborts
+    /// soon, and under CPU contention well before the old generation is full) the
+    /// status is at least that alert's level.
     fn evaluate(&mut self, now: u64, trigger: StatusTrigger) -> Vec<Event> {
         let p = self.pressure();
         let (worst, source) = p.worst();
-        let next = self.thresholds.next(self.level, worst);
+        let floor = self
+            .alerts
+            .active_level(AlertType::GcFailure)
+            .unwrap_or(Level::Healthy);
+        let next = self.thresholds.next(self.level, worst).max(floor);
         if next == self.level {
             return Vec::new();
         }
@@ -832,9 +837,46 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        assert_eq!(e.level(), Level::Emergency);
         // A collection that frees a lot resolves it.
         let ev = gc_alerts(e.record_full_gc(full_gc(4_000, 234, 120), None, None));
         assert!(matches!(&ev[..], [a] if a.kind == "alertResolved"));
+    }
+
+    #[test]
+    fn a_gc_failure_holds_the_status_at_its_level() {
+        // V8 can abort with the old generation at 82 % of its room when its mutator
+        // utilization is low: the status must not wait for the thresholds then.
+        let mut e = engine(serde_json::json!({}), 4000, LimitSource::Override);
+        e.ingest_heap(0, heap(60, 144));
+        let mb = |x: u64| Some(x * MB);
+        e.record_full_gc(full_gc(100, 80, 79), mb(78), None);
+        e.record_full_gc(full_gc(200, 80, 79), mb(78), None);
+        assert_eq!(
+            e.level(),
+            Level::Warning,
+            "78/96 = 81 %: warning by the thresholds"
+        );
+        let ev = e.record_full_gc(full_gc(300, 80, 79), mb(79), None);
+        match &ev[..] {
+            [Event::Status(s), Event::Alert(_), Event::Alert(g)] => {
+                assert_eq!(
+                    (s.previous, s.current, s.trigger),
+                    (Level::Warning, Level::Critical, StatusTrigger::FullGc)
+                );
+                assert_eq!(
+                    (g.alert.kind, g.alert.level),
+                    (AlertType::GcFailure, Level::Critical)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Collections free memory again: the alert resolves and the status follows the thresholds.
+        let ev = e.record_full_gc(full_gc(400, 80, 30), mb(29), None);
+        assert!(
+            matches!(&ev[0], Event::Status(s) if s.current == Level::Healthy),
+            "{ev:?}"
+        );
     }
 
     #[test]
