@@ -78,6 +78,16 @@ export declare class Monitor {
   proactiveGcDue(): boolean
   noteProactiveGc(): void
   /**
+   * Whether a proactive cleanup may start now: at most one per `cooldownMs` (on a
+   * monotonic clock); starts the cooldown when it may.
+   */
+  cleanupMayStart(cooldownMs: number): boolean
+  /**
+   * Whether an automatic leak attribution is due (confidence >= 70, none in the last
+   * 10 min on a monotonic clock); starts the cooldown when due.
+   */
+  autoAttributionDue(): boolean
+  /**
    * The status and the figures the per-request middleware shows, without building
    * the report (a few numbers, not the whole report object).
    */

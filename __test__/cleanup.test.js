@@ -162,13 +162,13 @@ test('proactive mode: at critical the periodic check runs eligible strategies, a
   const events = [];
   m.on('cleanup', (e) => events.push(e));
   t.after(() => m.removeAllListeners('cleanup'));
-  await startManager(t, levelOptions('critical', { logger: quietLogger, proactiveCleanup: true, cleanupCooldownMs: 1000, monitoringIntervalMs: 100 }));
+  const m2 = await startManager(t, levelOptions('critical', { logger: quietLogger, proactiveCleanup: true, cleanupCooldownMs: 60_000, monitoringIntervalMs: 100 }));
   await waitFor(() => runs >= 1, { timeoutMs: 3000, what: 'a proactive cleanup' });
-  const first = Date.now();
-  await new Promise((r) => setTimeout(r, 500));
-  assert.equal(runs, 1, 'the cooldown holds for 1 s although the check runs every 100 ms');
-  await waitFor(() => runs >= 2, { timeoutMs: 3000, what: 'a second proactive cleanup' });
-  assert.ok(Date.now() - first >= 900, `second run after ${Date.now() - first} ms`);
+  const samples = m2.getHealthMetrics().debug.heapSamples;
+  await waitFor(() => m2.getHealthMetrics().debug.heapSamples >= samples + 5, { timeoutMs: 5000, what: 'five more samples' });
+  // The cooldown itself (when the next run may start) is decided by the engine on a
+  // monotonic clock and unit-tested there with a mock clock (src/engine/cooldown.rs).
+  assert.equal(runs, 1, 'the cooldown holds although the check runs after every sample at critical');
   assert.equal(events[0].reason, 'proactive_pressure');
   assert.equal(events[0].trigger, 'proactive');
   assert.equal(events[0].force, false);

@@ -1,13 +1,9 @@
 'use strict';
 // When leak-site attribution runs: on request (attributeLeak()), and automatically
-// when the engine flags a leak with enough confidence, at most once per
-// AUTO_ATTRIBUTION_EVERY_MS. The sampling itself is lib/attribution.js.
+// when the engine says one is due (a flagged leak with confidence >= 70, at most once
+// per 10 min on a monotonic clock: src/engine/cooldown.rs). The sampling itself is
+// lib/attribution.js.
 const { attributeLeak } = require('../attribution');
-
-/** Confidence at which a flagged leak starts an automatic attribution. */
-const AUTO_ATTRIBUTION_CONFIDENCE = 70;
-/** At most one automatic attribution per this many ms. */
-const AUTO_ATTRIBUTION_EVERY_MS = 10 * 60_000;
 
 class AttributionSchedule {
   /** `host`: { monitor(), emit(type, payload), logger(), warn(message) }. */
@@ -18,7 +14,6 @@ class AttributionSchedule {
     /** The last result, or null. */
     this.result = null;
     this.running = false;
-    this.lastAutomatic = 0;
   }
 
   /** Samples allocations now (see MemoryManagerService#attributeLeak). */
@@ -37,11 +32,8 @@ class AttributionSchedule {
   /** A 'leak' event was emitted: starts an automatic run when due. */
   onLeak() {
     if (!this.automatic || this.running) return;
-    const now = Date.now();
-    if (this.lastAutomatic && now - this.lastAutomatic < AUTO_ATTRIBUTION_EVERY_MS) return;
-    const report = this.host.monitor().leakReport();
-    if (report.confidence < AUTO_ATTRIBUTION_CONFIDENCE) return;
-    this.lastAutomatic = now;
+    const monitor = this.host.monitor();
+    if (monitor === null || !monitor.autoAttributionDue()) return;
     this.run()
       .then((r) => {
         const top = r.sites.slice(0, 3).map((x) => `${x.functionName} (${x.url}:${x.lineNumber}) +${(x.growthBytesPerSec / 1024).toFixed(0)} KB/s`);
@@ -51,4 +43,4 @@ class AttributionSchedule {
   }
 }
 
-module.exports = { AttributionSchedule, AUTO_ATTRIBUTION_CONFIDENCE, AUTO_ATTRIBUTION_EVERY_MS };
+module.exports = { AttributionSchedule };

@@ -8,7 +8,8 @@ const { CleanupRegistry, runStrategies, builtinStrategies } = require('../cleanu
 class CleanupRuns {
   /**
    * `host`: { requireMonitor(method), sampleReport() (samples now, returns the fresh
-   * health report), emit(type, payload), warn(message), running() }.
+   * health report), emit(type, payload), warn(message), running(), mayStart(cooldownMs)
+   * (the engine's cleanup cooldown, on a monotonic clock: true starts it) }.
    * `actions`: the operations the built-in strategies need (see builtinStrategies()).
    */
   constructor(host, actions) {
@@ -19,7 +20,6 @@ class CleanupRuns {
     this.settings = { proactiveCleanup: true, cleanupCooldownMs: 60_000 };
     this.inFlight = null;
     this.last = null;
-    this.lastProactive = -Infinity;
   }
 
   /**
@@ -53,12 +53,10 @@ class CleanupRuns {
     return this.requestProactive(manager, 'proactive_pressure', this.settings.cleanupCooldownMs);
   }
 
-  /** A non-forced run unless one ran for this purpose within `cooldownMs`; the run's promise (never rejecting) or null. */
+  /** A non-forced run unless one started within `cooldownMs` (the engine decides); the run's promise (never rejecting) or null. */
   requestProactive(manager, reason, cooldownMs) {
     if (!this.host.running() || this.inFlight) return null;
-    const now = Date.now();
-    if (now - this.lastProactive < cooldownMs) return null;
-    this.lastProactive = now;
+    if (!this.host.mayStart(cooldownMs)) return null;
     return this.perform(manager, false, reason, 'proactive').catch((err) => {
       this.host.warn(`memwarden: proactive cleanup failed: ${err && err.message}`);
       return [];

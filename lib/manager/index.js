@@ -64,6 +64,7 @@ class MemoryManagerService extends EventEmitter {
         emit,
         warn,
         running: () => this.#running !== null,
+        mayStart: (cooldownMs) => this.#running !== null && this.#running.monitor.cleanupMayStart(cooldownMs),
       },
       cleanupActions,
     );
@@ -374,14 +375,13 @@ class MemoryManagerService extends EventEmitter {
     return running && running.alertDelivery ? running.alertDelivery.stats() : { delivered: { alerts: 0, resolved: 0 }, logger: false, webhook: { configured: false } };
   }
 
-  /** Stops the sampler thread, the timer and the GC observer. Idempotent. */
+  /** Stops the sampler thread and the GC observer. Idempotent. */
   async shutdown() {
     if (this.#initializing) await this.#initializing.catch(() => {});
     if (!this.#running) return;
     this.#running.stop();
     this.#running = null;
     this.#requests.snapshot = null;
-    this.#cleanup.lastProactive = -Infinity;
   }
 }
 

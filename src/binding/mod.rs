@@ -59,6 +59,12 @@ pub(crate) type ReadFn = ThreadsafeFunction<bool, (), bool, Status, false, true>
 pub(crate) type DeliverArgs = FnArgs<(Value, &'static str, f64, f64, f64, Value, bool)>;
 pub(crate) type DeliverFn = ThreadsafeFunction<Delivery, (), DeliverArgs, Status, false, true>;
 
+/// A monotonic clock in ms (since the first call in this process): what cooldowns follow.
+fn mono_ms() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -614,6 +620,28 @@ impl Monitor {
     #[napi(catch_unwind)]
     pub fn note_proactive_gc(&self) {
         self.shared.engine.lock().note_proactive_gc(now_ms());
+    }
+
+    /// Whether a proactive cleanup may start now: at most one per `cooldownMs` (on a
+    /// monotonic clock); starts the cooldown when it may.
+    #[napi(catch_unwind)]
+    pub fn cleanup_may_start(&self, cooldown_ms: f64) -> bool {
+        let ms = if cooldown_ms.is_finite() && cooldown_ms > 0.0 {
+            cooldown_ms as u64
+        } else {
+            0
+        };
+        self.shared.engine.lock().cleanup_may_start(mono_ms(), ms)
+    }
+
+    /// Whether an automatic leak attribution is due (confidence >= 70, none in the last
+    /// 10 min on a monotonic clock); starts the cooldown when due.
+    #[napi(catch_unwind)]
+    pub fn auto_attribution_due(&self) -> bool {
+        self.shared
+            .engine
+            .lock()
+            .auto_attribution_due(mono_ms(), now_ms())
     }
 
     /// The status and the figures the per-request middleware shows, without building

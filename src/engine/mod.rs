@@ -4,6 +4,7 @@
 pub mod alert_rules;
 pub mod alerts;
 pub mod config;
+pub mod cooldown;
 pub mod envelope;
 pub mod gc;
 pub mod leak;

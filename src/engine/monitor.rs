@@ -6,6 +6,7 @@
 use super::alert_rules::{self, FullGc, GC_FAILURE_RUN};
 use super::alerts::{AlertType, Alerts, AlertsReport};
 use super::config::Config;
+use super::cooldown::{self, Cooldown, Cooldowns};
 use super::gc::{GcEvent, GcStats};
 use super::leak::{self, ConfidenceParts, Detector, LeakParams, LeakState, Signal};
 use super::limit::Limit;
@@ -87,6 +88,7 @@ pub struct Engine {
     sampler_restarts: u32,
     analysis_thread: Option<String>,
     heap_samples: u64,
+    cooldowns: Cooldowns,
 }
 
 impl Engine {
@@ -131,6 +133,7 @@ impl Engine {
             sampler_restarts: 0,
             analysis_thread: None,
             heap_samples: 0,
+            cooldowns: Cooldowns::default(),
         }
     }
 
@@ -585,6 +588,27 @@ impl Engine {
 
     pub fn note_proactive_gc(&mut self, now: u64) {
         self.last_proactive_gc = Some(now);
+    }
+
+    /// Whether a proactive cleanup may start now (`mono_ms`: a monotonic clock), at most
+    /// once per `cooldown_ms`; starts the cooldown when it may.
+    pub fn cleanup_may_start(&mut self, mono_ms: u64, cooldown_ms: u64) -> bool {
+        self.cooldowns
+            .try_start(Cooldown::Cleanup, cooldown_ms, mono_ms)
+    }
+
+    /// Whether an automatic leak attribution is due: the leak detector's confidence is
+    /// at least AUTO_ATTRIBUTION_CONFIDENCE and none started within
+    /// AUTO_ATTRIBUTION_EVERY_MS (`mono_ms`: a monotonic clock; `now`: wall time for the
+    /// report). Starts the cooldown when due.
+    pub fn auto_attribution_due(&mut self, mono_ms: u64, now: u64) -> bool {
+        self.leak_detection
+            && self.leak_report(now).confidence >= cooldown::AUTO_ATTRIBUTION_CONFIDENCE
+            && self.cooldowns.try_start(
+                Cooldown::Attribution,
+                cooldown::AUTO_ATTRIBUTION_EVERY_MS,
+                mono_ms,
+            )
     }
 
     /// The status and pressure figures the per-request middleware needs, without
@@ -1065,6 +1089,16 @@ mod tests {
         off.set_gc_available(true);
         off.ingest_native(0, rss(99));
         assert!(!off.proactive_gc_due(0));
+    }
+
+    #[test]
+    fn cleanup_and_attribution_cooldowns_run_on_the_clock_passed_in() {
+        let mut e = engine(serde_json::json!({}), 1000, LimitSource::Override);
+        assert!(e.cleanup_may_start(0, 60_000));
+        assert!(!e.cleanup_may_start(59_999, 60_000));
+        assert!(e.cleanup_may_start(60_000, 60_000));
+        // No leak flagged: confidence under 70, no attribution, and no cooldown started.
+        assert!(!e.auto_attribution_due(0, 0));
     }
 
     #[test]
