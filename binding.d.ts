@@ -55,6 +55,11 @@ export declare class Monitor {
    * reason when gc is not exposed.
    */
   forceGc(reason: string): { action: GcAction, events: Array<MemwardenEvent> }
+  /**
+   * Reads the heap figures now (through the env) and hands them to the sampler
+   * thread for analysis as a sample (after a collection JS ran through the inspector).
+   */
+  handOverHeapSample(): void
   /** V8's used heap bytes, read through the env now. */
   heapUsedBytes(): number
   /** Whether `global.gc` is exposed (looked up through the env). */

@@ -120,11 +120,20 @@ test('a panicking sampler thread is reported and restarted, at most three times'
     ['restarted', 'restarted', 'restarted', 'stopped', 'stopped'],
   );
   assert.deepEqual(r.states.map((s) => s.sampledAgain), [true, true, true, false, false]);
+  // Each restart is a new thread (a new thread id), one at a time; none after the fourth panic or after shutdown().
+  for (const s of r.states.slice(0, 3)) {
+    assert.equal(s.tidsBefore.length, 1, JSON.stringify(s));
+    assert.equal(s.tidsAfter.length, 1, JSON.stringify(s));
+    assert.notEqual(s.tidsAfter[0], s.tidsBefore[0], 'a new sampler thread');
+  }
+  assert.deepEqual(r.states[3].tidsAfter, []);
+  assert.deepEqual(r.tidsAfterShutdown, []);
   assert.equal(r.errors.length, 4, JSON.stringify(r.errors));
   assert.ok(r.errors.every((e) => e.code === 'ERR_MEMWARDEN_SAMPLER'));
   assert.deepEqual(r.errors.map((e) => e.restarts), [1, 2, 3, 4]);
   assert.equal(r.errors[3].sampler, 'stopped');
-  assert.match(r.errors[0].message, /panicked \(sampler panic requested by the test hook\); restarted \(1 of 3\)/);
+  assert.match(r.errors[0].message, /panicked \(sampler panic requested by the test hook\); restarted on a new thread \(1 of 3\)/);
+  assert.match(r.errors[3].message, /stopped after 3 restarts/);
   assert.equal(r.warnings.filter((w) => /sampler thread panicked/.test(w)).length, 4);
   assert.match(run.stderr, /panicked/, 'Rust prints the panic');
 });

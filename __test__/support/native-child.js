@@ -14,7 +14,19 @@
 //     through the test hook; reports the 'error' events, warnings, the report's
 //     sampler state and whether heap samples kept arriving between panics.
 
+const fs = require('node:fs');
 const { ROOT, emitResult, waitFor, runMain } = require('./child');
+
+/** Thread ids of this process's threads named memwarden (the sampler). */
+function samplerTids() {
+  return fs.readdirSync('/proc/self/task').filter((tid) => {
+    try {
+      return fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'memwarden';
+    } catch {
+      return false;
+    }
+  });
+}
 const native = require(`${ROOT}/lib/native`);
 
 // Captures the native Monitor the manager creates (for the test hook).
@@ -80,6 +92,7 @@ async function panic() {
   const states = [];
   for (let i = 1; i <= 5; i++) {
     const samples = m.getHealthMetrics().debug.heapSamples;
+    const tidsBefore = samplerTids();
     monitor.__panicSamplerForTest();
     await waitFor(() => errors.length >= Math.min(i, 4), { timeoutMs: 3000, what: `error event ${i}` });
     const r = m.getHealthMetrics();
@@ -91,10 +104,19 @@ async function panic() {
       await sleep(800);
       sampledAgain = m.getHealthMetrics().debug.heapSamples > r.debug.heapSamples;
     }
-    states.push({ sampler: m.getHealthMetrics().sampler, restarts: m.getHealthMetrics().debug.samplerRestarts, sampledAgain });
+    // The panicking thread has ended (or is ending) once its successor samples.
+    await waitFor(() => samplerTids().length <= 1, { timeoutMs: 3000, what: 'the old thread to end' });
+    const tidsAfter = samplerTids();
+    states.push({
+      sampler: m.getHealthMetrics().sampler,
+      restarts: m.getHealthMetrics().debug.samplerRestarts,
+      sampledAgain,
+      tidsBefore,
+      tidsAfter,
+    });
   }
-  emitResult({ errors, warnings, states });
   await m.shutdown();
+  emitResult({ errors, warnings, states, tidsAfterShutdown: samplerTids() });
 }
 
 runMain({ blocked, oom, panic }[process.argv[2]]);

@@ -81,6 +81,9 @@ class GcActions {
       .then((action) => {
         if (action === null || this.host.monitor() !== monitor) return;
         if (action.success) this.host.emitEvents(monitor.recordFullGc(action.durationMs, true, action.memoryBefore));
+        // A heap sample right after the collection, analysed on the sampler thread (the
+        // addon does the same after the collections it runs itself).
+        monitor.handOverHeapSample();
         this.host.emit('gc', action);
       })
       .catch((err) => this.host.warn(`memwarden: confirmation GC failed: ${err && err.stack}`))

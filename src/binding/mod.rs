@@ -169,7 +169,8 @@ pub(crate) struct Shared {
     pub engine: Mutex<Engine>,
     pub signal: Mutex<Signal>,
     pub wake: Condvar,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    /// The running sampler thread (a new one after a panic).
+    pub thread: Mutex<Option<JoinHandle<()>>>,
     /// Bumped whenever the engine's state changed: the JS layer rebuilds its cached report.
     pub version: AtomicU64,
     /// The report built on the sampler thread after its newest analysis, and the version it is of.
@@ -230,14 +231,17 @@ impl Shared {
     fn stop(&self) {
         self.signal.lock().stop = true;
         self.wake.notify_all();
-        let handle = self.thread.lock().take();
-        if let Some(h) = handle {
-            if h.thread().id() != std::thread::current().id() {
-                let _ = h.join();
+        // A thread that panicked hands over to a new one: join until none is left.
+        loop {
+            let handle = self.thread.lock().take();
+            let Some(h) = handle else { break };
+            if h.thread().id() == std::thread::current().id() {
+                break;
             }
+            let _ = h.join();
         }
         let mut e = self.engine.lock();
-        let restarts = e.report(0).debug.sampler_restarts;
+        let restarts = e.sampler_restarts();
         e.set_sampler_state(crate::engine::report::SamplerState::Stopped, restarts);
     }
 }
@@ -423,16 +427,20 @@ impl Monitor {
                 })
                 .map_err(with_code)?
         };
-        let weak = Arc::downgrade(&shared);
-        let handle = std::thread::Builder::new()
-            .name("memwarden".into())
-            .spawn(move || sampler::run(weak, interval, thread_usage, read, deliver))
-            .map_err(|e| {
-                Error::new(
-                    ErrorCode::from(Status::GenericFailure),
-                    format!("memwarden: cannot start the sampler thread: {e}"),
-                )
-            })?;
+        let handle = sampler::spawn(sampler::ThreadArgs {
+            shared: Arc::downgrade(&shared),
+            interval,
+            usage: thread_usage,
+            read: Arc::new(read),
+            deliver: Arc::new(deliver),
+            restarts: 0,
+        })
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::from(Status::GenericFailure),
+                format!("memwarden: cannot start the sampler thread: {e}"),
+            )
+        })?;
         *shared.thread.lock() = Some(handle);
         // A terminated worker runs cleanup hooks, not necessarily finalizers: stop the thread there too.
         let hook_target = Arc::downgrade(&shared);
@@ -552,6 +560,15 @@ impl Monitor {
     pub fn force_gc(&self, env: Env, reason: String) -> Result<Value> {
         let (action, events) = forced_gc(&env, &self.reader, &self.shared, &reason);
         Ok(json!({ "action": action, "events": to_events(&events) }))
+    }
+
+    /// Reads the heap figures now (through the env) and hands them to the sampler
+    /// thread for analysis as a sample (after a collection JS ran through the inspector).
+    #[napi(catch_unwind)]
+    pub fn hand_over_heap_sample(&self, env: Env) {
+        let h = self.reader.read(&env);
+        let gc = v8::gc_function(&env).is_some();
+        self.shared.hand_over(now_ms(), h, gc);
     }
 
     /// V8's used heap bytes, read through the env now.

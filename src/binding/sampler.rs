@@ -78,55 +78,92 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-/// The thread's body: runs the loop, restarting it after a panic at most
-/// MAX_RESTARTS times.
-pub fn run(
-    shared: Weak<Shared>,
-    interval: Duration,
-    usage: Option<UsageFiles>,
-    read: ReadFn,
-    deliver: DeliverFn,
-) {
-    let mut restarts = 0u32;
-    loop {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            sample_loop(&shared, interval, usage.clone(), &read, &deliver)
-        }));
-        let Err(payload) = outcome else { return };
-        let Some(s) = shared.upgrade() else { return };
-        restarts += 1;
-        let state = if restarts > MAX_RESTARTS {
-            SamplerState::Stopped
-        } else {
-            SamplerState::Restarted
-        };
-        let message = format!(
-            "memwarden: the sampler thread panicked ({}); {}",
-            panic_message(payload.as_ref()),
-            if state == SamplerState::Stopped {
-                format!(
-                    "stopped after {MAX_RESTARTS} restarts: resident memory is no longer sampled"
-                )
-            } else {
-                format!("restarted ({restarts} of {MAX_RESTARTS})")
-            }
-        );
-        s.engine.lock().set_sampler_state(state, restarts);
-        s.version.fetch_add(1, Ordering::Release);
-        let event = Event::Error(ErrorEvent {
-            kind: "error",
-            message,
-            sampler: state,
+/// What a sampler thread needs; handed on to a fresh thread after a panic.
+pub struct ThreadArgs {
+    pub shared: Weak<Shared>,
+    pub interval: Duration,
+    pub usage: Option<UsageFiles>,
+    pub read: std::sync::Arc<ReadFn>,
+    pub deliver: std::sync::Arc<DeliverFn>,
+    /// Restarts so far.
+    pub restarts: u32,
+}
+
+/// Starts a sampler thread, named `memwarden`.
+pub fn spawn(args: ThreadArgs) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("memwarden".into())
+        .spawn(move || run(args))
+}
+
+/// The thread's body: the sampling loop. A panic is caught and reported, and a fresh
+/// thread takes over, at most MAX_RESTARTS times; after that sampling stays stopped.
+fn run(args: ThreadArgs) {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sample_loop(
+            &args.shared,
+            args.interval,
+            args.usage.clone(),
+            &args.read,
+            &args.deliver,
+        )
+    }));
+    let Err(payload) = outcome else { return };
+    let Some(s) = args.shared.upgrade() else {
+        return;
+    };
+    let restarts = args.restarts + 1;
+    let mut state = if restarts > MAX_RESTARTS {
+        SamplerState::Stopped
+    } else {
+        SamplerState::Restarted
+    };
+    let mut next = None;
+    if state == SamplerState::Restarted && !s.signal.lock().stop {
+        // stop() joins whatever handle it finds until none is left, so this one is joined too.
+        match spawn(ThreadArgs {
+            shared: args.shared.clone(),
+            interval: args.interval,
+            usage: args.usage.clone(),
+            read: args.read.clone(),
+            deliver: args.deliver.clone(),
             restarts,
-            timestamp: now_ms(),
-        });
-        let d = s.delivery(vec![event], false);
-        drop(s);
-        if deliver.call(d, ThreadsafeFunctionCallMode::NonBlocking) == Status::Closing
-            || state == SamplerState::Stopped
-        {
-            return;
+        }) {
+            Ok(h) => next = Some(h),
+            Err(_) => state = SamplerState::Stopped,
         }
+    }
+    let message = format!(
+        "memwarden: the sampler thread panicked ({}); {}",
+        panic_message(payload.as_ref()),
+        if state == SamplerState::Stopped {
+            format!(
+                "stopped after {} restarts: resident memory is no longer sampled",
+                restarts - 1
+            )
+        } else {
+            format!("restarted on a new thread ({restarts} of {MAX_RESTARTS})")
+        }
+    );
+    {
+        let mut e = s.engine.lock();
+        e.set_sampler_state(state, restarts);
+        e.forget_heap_request();
+    }
+    s.version.fetch_add(1, Ordering::Release);
+    let event = Event::Error(ErrorEvent {
+        kind: "error",
+        message,
+        sampler: state,
+        restarts,
+        timestamp: now_ms(),
+    });
+    let d = s.delivery(vec![event], false);
+    let _ = args
+        .deliver
+        .call(d, ThreadsafeFunctionCallMode::NonBlocking);
+    if let Some(h) = next {
+        *s.thread.lock() = Some(h);
     }
 }
 
