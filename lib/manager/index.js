@@ -2,7 +2,7 @@
 // MemoryManagerService: the public orchestrator (names from SPEC.md). The engine
 // and the sampler thread live in the addon; the JS side is split by job:
 //   options.js             the settings of initialize(), validated at once
-//   lifecycle.js           a running manager: native Monitor, GC observer, heap timer, report cache
+//   lifecycle.js           a running manager: native Monitor (its sampler thread's callbacks), GC observer, report cache
 //   gcActions.js           forced, proactive and confirmation collections
 //   attributionSchedule.js when leak-site attribution runs (on request, automatically)
 //   requests.js            the request snapshot and the per-route request statistics
