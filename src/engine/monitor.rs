@@ -388,10 +388,11 @@ impl Engine {
     }
 
     /// Whether the heap is high enough that each collection's outcome should be read
-    /// (heap side at or above half the warning threshold): then a growing old
-    /// generation moves the status between samples, before V8's abort.
+    /// and the sampler should ask for heap readings between samples (heap side within
+    /// 10 points of the warning threshold): then a growing old generation moves the
+    /// status between samples, before V8's abort. Below it, nothing extra runs.
     pub fn heap_watch(&self) -> bool {
-        self.pressure().heap >= self.thresholds.warning / 2.0
+        self.pressure().heap >= (self.thresholds.warning - 10.0).max(self.thresholds.warning / 2.0)
     }
 
     /// The old generation read just after collections (not full ones): moves the heap
@@ -951,12 +952,12 @@ mod tests {
     fn the_old_generation_read_after_collections_moves_the_status_while_the_heap_is_high() {
         let mut e = engine(serde_json::json!({}), 4000, LimitSource::Override);
         e.ingest_heap(0, heap(20, 144));
-        assert!(
-            !e.heap_watch(),
-            "20/144 = 14 %: below half the warning threshold (35 %)"
-        );
-        e.ingest_heap(1, heap(60, 144));
-        assert!(e.heap_watch());
+        // The local preset here: warning at 80 %, so readings start at 70 %.
+        assert!(!e.heap_watch(), "20/144 = 14 %");
+        e.ingest_heap(1, heap(99, 144));
+        assert!(!e.heap_watch(), "99/144 = 68.75 %");
+        e.ingest_heap(2, heap(101, 144));
+        assert!(e.heap_watch(), "101/144 = 70.1 %");
         let ev = e.note_old_generation(10, 93 * MB);
         assert!(
             matches!(&ev[0], Event::Status(s) if s.current == Level::Emergency && s.trigger == StatusTrigger::Gc),
