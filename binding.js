@@ -838,4 +838,5 @@ module.exports = nativeBinding
 module.exports.Monitor = nativeBinding.Monitor
 module.exports.analyzeTrace = nativeBinding.analyzeTrace
 module.exports.envVariableNames = nativeBinding.envVariableNames
+module.exports.gcKinds = nativeBinding.gcKinds
 module.exports.resolveConfig = nativeBinding.resolveConfig

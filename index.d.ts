@@ -120,7 +120,12 @@ export interface CurrentUsage {
   detachedContexts: number;
   /** residentBytes / limitBytes × 100. */
   usagePercentage: number;
-  /** heapUsed / heapSizeLimit × 100. */
+  /**
+   * The heap side of the pressure: the larger of heapUsed / heapSizeLimit × 100 and
+   * the old generation (newest reading: a sample, or the heap read after a
+   * collection) / the old generation's room (heapSizeLimit minus the young
+   * generation's 48 MB) × 100.
+   */
   heapUsagePercentage: number;
   /** max(usagePercentage, heapUsagePercentage): what the status follows. */
   pressurePercentage: number;
@@ -192,8 +197,36 @@ export interface HealthReport {
   thresholds: { warning: number; critical: number; emergency: number; hysteresis: number };
   residentSampleAgeMs: number | null;
   heapSampleAgeMs: number | null;
+  /** Whether the JS thread answers the sampler thread's heap reads in time. */
+  eventLoop: EventLoopReport;
+  /** The sampler thread: 'running', 'restarted' after a panic, or 'stopped'. */
+  sampler: SamplerState;
   gcAvailable: boolean;
   recommendations: string[];
+  /** Where the analysis ran (evidence for tests and operators). */
+  debug: EngineDebug;
+}
+
+export type SamplerState = 'running' | 'restarted' | 'stopped';
+
+export interface EventLoopReport {
+  /** The heap reading the sampler asked for is overdue by thresholdMs or more. */
+  blocked: boolean;
+  /** How long the JS thread has not answered (0 when not blocked). */
+  blockedForMs: number;
+  /** Longest block seen since monitoring started (ms). */
+  longestBlockedMs: number;
+  /** max(1000, monitoringIntervalMs / 2). */
+  thresholdMs: number;
+}
+
+export interface EngineDebug {
+  /** Name of the thread that analysed the newest heap sample: 'memwarden' (the sampler thread), or the JS thread's after sampleNow()/checkMemoryPressure() (null when it has no name). */
+  analysisThread: string | null;
+  /** Heap samples analysed since start. */
+  heapSamples: number;
+  /** Restarts of the sampler thread after a panic. */
+  samplerRestarts: number;
 }
 
 export interface StatusEvent {
@@ -204,7 +237,31 @@ export interface StatusEvent {
   usagePercentage: number;
   heapUsagePercentage: number;
   pressureSource: 'resident' | 'heap';
+  /**
+   * What moved it: 'sample' (a periodic or explicit sample), 'fullGc' (the heap read
+   * just after a full collection), 'gc' (the old generation read after other
+   * collections while the heap is high) or 'heapWatch' (a heap reading the sampler
+   * asks for every 200 ms between samples while the heap is high); all but the first
+   * come between samples.
+   */
+  trigger: 'sample' | 'fullGc' | 'gc' | 'heapWatch';
   timestamp: number;
+}
+
+/** The addon's raw report of a sampler thread panic (the manager warns, and emits 'error' when listened to). */
+export interface SamplerErrorEvent {
+  type: 'error';
+  message: string;
+  sampler: SamplerState;
+  restarts: number;
+  timestamp: number;
+}
+
+/** What the manager emits as 'error' when the sampler thread panicked. */
+export interface SamplerError extends Error {
+  code: 'ERR_MEMWARDEN_SAMPLER';
+  sampler: SamplerState;
+  restarts: number;
 }
 
 export type LeakSignal = 'heap' | 'external' | 'resident';
@@ -226,7 +283,7 @@ export interface LeakResolvedEvent {
   timestamp: number;
 }
 
-export type AlertType = 'high_usage' | 'memory_leak' | 'gc_failure' | 'rapid_growth';
+export type AlertType = 'high_usage' | 'memory_leak' | 'gc_failure' | 'rapid_growth' | 'event_loop_blocked';
 
 /** An alert, or its resolved counterpart (same id, resolved: true). */
 export interface MemwardenAlert {
@@ -263,7 +320,7 @@ export interface RawAlertEvent {
   alert: MemwardenAlert;
 }
 
-export type MemwardenEvent = StatusEvent | LeakEvent | LeakResolvedEvent | RawAlertEvent;
+export type MemwardenEvent = StatusEvent | LeakEvent | LeakResolvedEvent | RawAlertEvent | SamplerErrorEvent;
 
 /** What the analysis of one signal found over its window. */
 export interface SignalEvidence {
@@ -555,6 +612,12 @@ export declare class MemoryManagerService extends EventEmitter {
   getRequestSnapshot(): RequestSnapshot | null;
   /** Per-route request statistics fed by monitorRequestMemory() (created on first use). */
   readonly requestStats: RequestStats;
+  /** Whether per-route request statistics are collected (`requestStats` was created). */
+  readonly requestStatsEnabled: boolean;
+  /** Drops the per-route statistics and windows (what `clear_performance_metrics` does); the counts dropped. */
+  clearRequestStats(): { routesDropped: number; windowsDropped: number; requestsDropped: number };
+  /** The proactive cleanup settings in force (a copy). */
+  readonly cleanupSettings: { proactiveCleanup: boolean; cleanupCooldownMs: number };
   /** Alert delivery counters (logger, webhook). */
   getAlertDelivery(): AlertDeliveryStats;
   exportTrace(): MemoryTrace;
@@ -569,6 +632,7 @@ export declare class MemoryManagerService extends EventEmitter {
   on(event: 'restart', listener: (e: RestartEvent) => void): this;
   on(event: 'alert' | 'alertResolved', listener: (a: MemwardenAlert) => void): this;
   on(event: 'cleanup', listener: (run: CleanupRun) => void): this;
+  on(event: 'error', listener: (err: SamplerError) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'status', listener: (e: StatusEvent) => void): this;
   once(event: 'gc', listener: (a: GcAction) => void): this;
@@ -578,6 +642,7 @@ export declare class MemoryManagerService extends EventEmitter {
   once(event: 'restart', listener: (e: RestartEvent) => void): this;
   once(event: 'alert' | 'alertResolved', listener: (a: MemwardenAlert) => void): this;
   once(event: 'cleanup', listener: (run: CleanupRun) => void): this;
+  once(event: 'error', listener: (err: SamplerError) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
   off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
@@ -1016,6 +1081,8 @@ export declare const clusterMetrics: {
   (options?: { /** Wait for workers' answers at most this long (1–60000 ms). Default: 2000. */ timeoutMs?: number }): Promise<string>;
   /** `text/plain; version=0.0.4; charset=utf-8` */
   readonly contentType: string;
+};
+
 // ---------------------------------------------------------------------------------------
 // Developer tools (README "Developer tools"): memoryMonitorUtil, the report, GET /live.
 

@@ -3,10 +3,9 @@
 const { MemoryManagerService, validateOptions } = require('./lib/manager');
 const { MemwardenConfigError, MemwardenNotInitializedError } = require('./lib/errors');
 const { analyzeTrace, MemwardenTraceError } = require('./lib/trace');
-// Express integration (express itself is required lazily, by the router factories).
-const { memoryMonitoring } = require('./lib/middleware');
-const { createMemoryRouter } = require('./lib/router');
-const { memwardenExpress } = require('./lib/express');
+// The Express integration (lib/middleware/, lib/router.js, lib/express.js) is loaded on
+// first use, through the getters below: an app that does not use it does not pay for
+// its code (bench:footprint's figure 4). Express itself is required by the router factories.
 const { performEnhancedHealthCheck, terminusHealthCheck, MemwardenHealthCheckError, healthCheckService } = require('./lib/health');
 const { RequestStats } = require('./lib/requestStats');
 const { isLoopbackAddress } = require('./lib/address');
@@ -24,13 +23,19 @@ module.exports = {
     const v = validateOptions(options, env);
     return v.ok ? { ok: true, config: v.config, limit: v.limit } : { ok: false, problems: v.problems };
   },
-  memoryMonitoring,
+  get memoryMonitoring() {
+    return require('./lib/middleware').memoryMonitoring;
+  },
+  get createMemoryRouter() {
+    return require('./lib/router').createMemoryRouter;
+  },
+  get express() {
+    return require('./lib/express').memwardenExpress;
+  },
   /** Development helpers (SPEC.md): start/stopDevelopmentMonitoring, simulateMemoryPressure, generateMemoryReport (loaded on first use). */
   get memoryMonitorUtil() {
     return require('./lib/devtools/util').memoryMonitorUtil;
   },
-  createMemoryRouter,
-  express: memwardenExpress,
   performEnhancedHealthCheck,
   healthCheckService,
   terminusHealthCheck,

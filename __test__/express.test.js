@@ -191,7 +191,7 @@ for (const [name, express] of EXPRESS_VERSIONS) {
 
   for (const how of ['use', 'attach']) test(`${name}, ${how}: per-route statistics use the route pattern, base URL and method; unmatched requests share one key`, async (t) => {
     const m = await startManager(t, levelOptions('healthy'));
-    m._clearRequestStats();
+    m.clearRequestStats();
     const app = express();
     install(app, express, { monitor: { memorySampleRate: 1 } }, how);
     app.get('/users/:id', (req, res) => res.json({ id: req.params.id }));
@@ -254,7 +254,7 @@ for (const [name, express] of EXPRESS_VERSIONS) {
 
     // skip functions get Express's req (req.path, req.query), as with app.use().
     const m = memwarden.MemoryManagerService.getInstance();
-    m._clearRequestStats();
+    m.clearRequestStats();
     const app2 = express();
     memwarden.express.attach(app2, {
       express,

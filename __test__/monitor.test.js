@@ -50,7 +50,7 @@ const waitFor = async (cond, what, ms = 3000) => {
 for (const [name, express] of EXPRESS_VERSIONS) {
   test(`${name}: a request whose connection closes before its response finished counts as aborted, not timed`, async (t) => {
     const m = await startManager(t, levelOptions('healthy'));
-    m._clearRequestStats();
+    m.clearRequestStats();
     const app = express();
     app.use(memwarden.express({ express }));
     let answered = null;
@@ -91,7 +91,7 @@ for (const [name, express] of EXPRESS_VERSIONS) {
 test('a response that finished before the monitor ran is not timed and does not hold up its connection', async (t) => {
   const express = EXPRESS_VERSIONS[0][1];
   const m = await startManager(t, levelOptions('healthy'));
-  m._clearRequestStats();
+  m.clearRequestStats();
   const app = express();
   app.use((req, res, next) => {
     if (req.url !== '/ended') return next();
@@ -118,7 +118,7 @@ test('a response that finished before the monitor ran is not timed and does not 
 test('the first request of a connection, finished before the monitor ran, is not timed either', async (t) => {
   const express = EXPRESS_VERSIONS[1][1];
   const m = await startManager(t, levelOptions('healthy'));
-  m._clearRequestStats();
+  m.clearRequestStats();
   const warnings = [];
   const onWarning = (w) => warnings.push(w);
   process.on('warning', onWarning);
@@ -165,7 +165,7 @@ test('the first request of a connection, finished before the monitor ran, is not
 test('two monitors on one request each count it', async (t) => {
   const express = EXPRESS_VERSIONS[1][1];
   const m = await startManager(t, levelOptions('healthy'));
-  m._clearRequestStats();
+  m.clearRequestStats();
   const app = express();
   app.use(memoryMonitoring.monitorRequestMemory());
   app.use(memoryMonitoring.monitorRequestMemory());
@@ -177,7 +177,7 @@ test('two monitors on one request each count it', async (t) => {
 
 test('responses that do not come from a Node HTTP server are timed through their own close event', async (t) => {
   const m = await startManager(t, levelOptions('healthy'));
-  m._clearRequestStats();
+  m.clearRequestStats();
   const monitor = memoryMonitoring.monitorRequestMemory({ memorySampleRate: 1 });
   const route = { path: '/mock/:id' };
   const mock = (finished) => {
@@ -245,7 +245,7 @@ test('without keep-alive too, a finish the channel did not report is noticed whe
 test('if the finish channel stops reporting responses, timing falls back to close listeners, with one warning', async (t) => {
   const express = EXPRESS_VERSIONS[0][1];
   const m = await startManager(t, levelOptions('healthy'));
-  m._clearRequestStats();
+  m.clearRequestStats();
   const app = express();
   app.use(memoryMonitoring.monitorRequestMemory());
   app.get('/ok', (req, res) => res.send('ok'));

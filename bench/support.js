@@ -56,6 +56,21 @@ const APPS = {
     install: (app, express, mw) => mw.express.attach(app, { express, monitor: false }),
     what: 'attach, monitor: false',
   },
+  'use-no-headers': {
+    memwarden: true,
+    install: (app, express, mw) => app.use(mw.express({ express, headers: false })),
+    what: 'use, headers: false',
+  },
+  'use-no-monitor': {
+    memwarden: true,
+    install: (app, express, mw) => app.use(mw.express({ express, monitor: false })),
+    what: 'use, monitor: false',
+  },
+  'use-no-steps': {
+    memwarden: true,
+    install: (app, express, mw) => app.use(mw.express({ express, headers: false, monitor: false, pressure: false })),
+    what: 'use with the memory routes only',
+  },
   'attach-no-steps': {
     memwarden: true,
     install: (app, express, mw) => mw.express.attach(app, { express, headers: false, monitor: false, pressure: false }),

@@ -24,7 +24,7 @@ fn main() {
     .expect("config");
     config.monitoring_interval_ms = replay::inferred_interval_ms(&trace);
     let limit = trace.limit_bytes.unwrap_or(512.0 * 1048576.0) as u64;
-    let t0 = trace.samples[0].t;
+    let t0 = trace.samples[0].t_ms;
     let a = replay::analyze_with(&trace, &config, limit, |t, report| {
         let s = &report.state;
         let f = |e: &memwarden::engine::leak::SignalEvidence| {

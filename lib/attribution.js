@@ -247,19 +247,20 @@ class LeakAttributor {
    * @param {(type: string, payload: any) => void} o.emit
    * @param {() => object | null} o.activeLeakAlert the active memory_leak alert, or null
    * @param {{ warn: Function }} o.logger
-   * @param {() => number} [o.now] monotonic ms (injected in tests)
+   * @param {(everyMs: number) => boolean} o.due whether an automatic run is due: a leak
+   *   is flagged and none started within everyMs (the engine decides, on a monotonic
+   *   clock, and starts its cooldown when it answers true: src/engine/cooldown.rs)
    * @param {(options: object) => Promise<object>} [o.sample] the sampler (attributeLeak)
    */
-  constructor({ settings, emit, activeLeakAlert, logger, now = () => performance.now(), sample = attributeLeak }) {
+  constructor({ settings, emit, activeLeakAlert, logger, due, sample = attributeLeak }) {
     this.settings = settings;
     this._emit = emit;
     this._activeLeakAlert = activeLeakAlert;
     this._logger = logger;
-    this._now = now;
+    this._due = due;
     this._sample = sample;
     this.latest = null;
     this.running = false;
-    this._lastAuto = null;
     this._closed = false;
     /** What the last `onLeak` did: 'started', 'disabled', 'running' or 'rate-limited'. */
     this.lastDecision = null;
@@ -292,13 +293,11 @@ class LeakAttributor {
 
   /** A confirmed leak ('leak' event): attribute it unless one runs or ran within everyMs. */
   onLeak(leak) {
-    const now = this._now();
     if (!this.settings.enabled || this._closed) this.lastDecision = 'disabled';
     else if (this.running) this.lastDecision = 'running';
-    else if (this._lastAuto !== null && now - this._lastAuto < this.settings.everyMs) this.lastDecision = 'rate-limited';
+    else if (!this._due(this.settings.everyMs)) this.lastDecision = 'rate-limited';
     else this.lastDecision = 'started';
     if (this.lastDecision !== 'started') return this.lastDecision;
-    this._lastAuto = now;
     this.run(undefined, leak)
       .then((result) => {
         if (!this._closed) this._followUp(result);

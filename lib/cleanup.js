@@ -157,8 +157,14 @@ async function runStrategies(registry, context) {
   return actions;
 }
 
-/** SPEC.md's built-ins: force GC (100, > 70 %), clear performance metrics (80, > 80 %), clear memory snapshots (60, > 85 %). */
-function builtinStrategies(manager) {
+/**
+ * SPEC.md's built-ins: force GC (100, > 70 %), clear performance metrics (80, > 80 %),
+ * clear memory snapshots (60, > 85 %). `actions` holds exactly what they need from the
+ * manager: { proactiveGcAllowed(), noteProactiveGc(), forceGc(reason) (a promise of
+ * the GC action), clearRequestStats() (the counts dropped), clearMemorySnapshots()
+ * (native bytes released) }.
+ */
+function builtinStrategies(actions) {
   return [
     {
       name: 'force_gc',
@@ -166,11 +172,11 @@ function builtinStrategies(manager) {
       thresholdPercent: 70,
       description: 'Force a full garbage collection (needs node --expose-gc)',
       run(ctx) {
-        if (ctx.trigger === 'proactive' && !manager._proactiveGcAllowed()) {
+        if (ctx.trigger === 'proactive' && !actions.proactiveGcAllowed()) {
           return { skipped: true, details: 'a proactive collection ran within gcCooldownMs, or proactive GC is off' };
         }
-        return manager.forceGarbageCollection(ctx.reason).then((gc) => {
-          if (ctx.trigger === 'proactive') manager._noteProactiveGc();
+        return actions.forceGc(ctx.reason).then((gc) => {
+          if (ctx.trigger === 'proactive') actions.noteProactiveGc();
           return gc.success
             ? { freedBytes: gc.freedBytes, details: { gcDurationMs: gc.durationMs } }
             : { success: false, error: gc.error, details: { recommendation: gc.recommendation } };
@@ -183,7 +189,7 @@ function builtinStrategies(manager) {
       thresholdPercent: 80,
       description: 'Drop the per-route request statistics and correlation windows',
       run() {
-        const dropped = manager._clearRequestStats();
+        const dropped = actions.clearRequestStats();
         // The dropped objects are freed by the next collection: the heap delta of
         // this action is ~0; the counts say what was released.
         return { details: dropped };
@@ -195,7 +201,7 @@ function builtinStrategies(manager) {
       thresholdPercent: 85,
       description: "Trim the resident-memory history and the recorded trace to what reports and the leak detector's longest window need (native memory)",
       run() {
-        const bytes = manager._clearMemorySnapshots();
+        const bytes = actions.clearMemorySnapshots();
         // Native memory: not in the V8 heap figures; reportedFreedBytes is the addon's count.
         return { freedBytes: bytes, details: { nativeBytesReleased: bytes } };
       },

@@ -2,7 +2,9 @@
 // memwarden.express(options): the common case in one line. Returns an
 // express.Router holding one middleware that runs the three memoryMonitoring steps
 // (headers, request monitoring, load shedding) in that order without an Express
-// layer each, and the /api/memory router mounted at `path`.
+// layer each, and the /api/memory router mounted at `path`. As an application's
+// first middleware it moves its work to the application's entry after the first
+// request (promote()).
 // memwarden.express.attach(app, options): the same, installed at the application's
 // entry instead of as a middleware (cheaper per request; see attach()).
 const { MemoryManagerService } = require('./manager');
@@ -12,6 +14,10 @@ const { v, validateOptions, fail, underPrefix, pathOf } = require('./options');
 const { invalidArgument } = require('./errors');
 
 const kAttached = Symbol('memwarden.attached');
+// On an application whose app.use(memwarden.express()) runs at its entry (see promote()).
+const kPromoted = Symbol('memwarden.promoted');
+// On the router memwarden.express() returns: the number of layers it was built with.
+const kLayers = Symbol('memwarden.layers');
 
 const section = (x) => (x === false ? false : v.object()(x));
 const sectionOrFail = (x) => {
@@ -106,12 +112,118 @@ function memwardenExpress(options) {
   // call `router.handle(req, res, next)` through the instance.
   const layers = router.stack.length;
   const handle = router.handle;
+  // Promotion to the application's entry (see promote()): 'pending' until the first
+  // request, then 'done' or 'never'. Only without app code among the options: the
+  // steps then need nothing but Node's req and res.
+  let promotion = callsApp(parts.headers) || callsApp(parts.monitor) || callsApp(parts.pressure) ? 'never' : 'pending';
   router.handle = function memwardenHandle(req, res, next) {
+    if (promotion === 'pending') promotion = promote(req, router, parts) ? 'done' : 'never';
     if (router.stack.length !== layers || typeof next !== 'function' || forUs(req)) return handle.call(router, req, res, next);
     if (run(req, res, next, false)) next();
     return undefined;
   };
+  router[kLayers] = layers;
   return router;
+}
+
+// The layers Express puts before the application's own (Express 4's lazy router).
+const EXPRESS_OWN_LAYERS = new Set(['query', 'expressInit']);
+
+/**
+ * The application router's stack without memwarden's layer, as the `stack` of an
+ * object inheriting from that router (Router#handle reads `this.stack` once per
+ * request, and everything else through the prototype): dispatching a request through
+ * it skips the layer. Rebuilt when the application's stack changes; `current()` is
+ * null while the layer is not the application's first (or is gone).
+ */
+class StackWithout {
+  constructor(appRouter, layerHandle) {
+    this.appRouter = appRouter;
+    this.layerHandle = layerHandle;
+    this.source = null;
+    this.length = -1;
+    this.index = -1;
+    this.view = null;
+  }
+
+  current() {
+    const stack = this.appRouter.stack;
+    if (stack !== this.source || stack.length !== this.length || this.index === -1 || stack[this.index].handle !== this.layerHandle) this.rebuild(stack);
+    return this.view;
+  }
+
+  rebuild(stack) {
+    this.source = stack;
+    this.length = Array.isArray(stack) ? stack.length : -1;
+    this.index = -1;
+    this.view = null;
+    if (!Array.isArray(stack)) return;
+    const index = stack.findIndex((layer) => layer != null && layer.handle === this.layerHandle);
+    if (index === -1) return;
+    for (let i = 0; i < index; i++) {
+      const h = stack[i] && stack[i].handle;
+      if (typeof h !== 'function' || !EXPRESS_OWN_LAYERS.has(h.name)) return;
+    }
+    this.index = index;
+    this.view = Object.create(this.appRouter, { stack: { value: stack.slice(0, index).concat(stack.slice(index + 1)), writable: true, configurable: true } });
+  }
+}
+
+/**
+ * The first request through app.use(memwarden.express()) looks at where the layer
+ * is. When it is the application's first middleware (after Express's own), mounted
+ * at '/', and no option is app code, from then on the work happens where attach()
+ * does it, at the application's entry (app.handle), with Node's req and res:
+ * requests outside `path` get the header and monitoring steps there and are then
+ * dispatched through the application's router without memwarden's layer (which stays
+ * in `app.router.stack`; see StackWithout). Requests under `path`, requests while
+ * the status is at the pressure step's levels, and every request once the layer is
+ * no longer first or routes were added to memwarden's router, go through the layer
+ * as before. Returns whether it was installed.
+ */
+function promote(req, router, parts) {
+  if (Reflect.get(req, 'baseUrl') !== '') return false;
+  const app = Reflect.get(req, 'app');
+  if (typeof app !== 'function' || typeof app.handle !== 'function' || app[kAttached] === true || app[kPromoted] === true) return false;
+  // Express 4 has app.lazyrouter() and an `app.router` getter that throws.
+  const appRouter = typeof app.lazyrouter === 'function' ? app._router : app.router;
+  if (appRouter == null || typeof appRouter.handle !== 'function') return false;
+  const without = new StackWithout(appRouter, router);
+  if (without.current() === null) return false;
+
+  const { manager, forUs } = parts;
+  const layers = router[kLayers];
+  const headers = stepOf(parts.headers);
+  const monitor = stepOf(parts.monitor);
+  const pressureMinLevel = parts.pressure === null ? Infinity : parts.pressure[kMinLevel];
+  // The request whose steps ran at the entry, on its way (synchronously) to the app router.
+  let entered = null;
+  let enteredView = null;
+
+  const appHandle = app.handle;
+  app.handle = function memwardenAppEntry(req, res, callback) {
+    if (router.stack.length === layers && !forUs(req)) {
+      const view = without.current();
+      const snap = pressureMinLevel === Infinity ? null : manager.getRequestSnapshot();
+      if (view !== null && (snap === null || snap.level < pressureMinLevel)) {
+        if (headers !== null) headers(req, res);
+        if (monitor !== null) monitor(req, res);
+        entered = req;
+        enteredView = view;
+      }
+    }
+    return appHandle.call(this, req, res, callback);
+  };
+  const routerHandle = appRouter.handle;
+  appRouter.handle = function memwardenAppRouter(req, res, done) {
+    if (req !== entered) return routerHandle.call(this, req, res, done);
+    const view = enteredView;
+    entered = null;
+    enteredView = null;
+    return routerHandle.call(view, req, res, done);
+  };
+  app[kPromoted] = true;
+  return true;
 }
 
 /**

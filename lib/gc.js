@@ -1,70 +1,21 @@
 'use strict';
-// Forced collections through global.gc (or, for leak confirmation only, the
-// inspector's HeapProfiler.collectGarbage), and GC observation through
-// PerformanceObserver('gc') entries (kind, flags, duration; no byte counts: the
-// figures after a full collection are read when its entry arrives, right after it).
+// GC observation and the inspector fallback. Forced collections run in the addon
+// (Monitor.forceGc looks up global.gc through the N-API env and calls it, and the
+// sampler's proactive and confirmation collections run the same way); what stays
+// here is what only JS can do:
+// - PerformanceObserver('gc') entries (kind, flags, duration; no byte counts): each
+//   is forwarded to the addon, which reads the heap itself after a full collection;
+// - a confirmation collection through the inspector's HeapProfiler.collectGarbage when
+//   Node was started without --expose-gc.
 const { PerformanceObserver, performance, constants } = require('node:perf_hooks');
-const { heapUsedBytes, afterFullGc } = require('./heap');
+const native = require('./native');
 
-const ENABLE_GC_HINT =
-  'Start Node with --expose-gc (node --expose-gc app.js, or NODE_OPTIONS=--expose-gc) to enable forced garbage collection';
-
-// Node's kind constants → the addon's kind index (0 minor, 1 major, 2 incremental, 3 weak callbacks).
-const KIND_INDEX = new Map([
-  [constants.NODE_PERFORMANCE_GC_MINOR, 0],
-  [constants.NODE_PERFORMANCE_GC_MAJOR, 1],
-  [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 2],
-  [constants.NODE_PERFORMANCE_GC_WEAKCB, 3],
-]);
-const MAJOR = 1;
+// Node's kind constants → the addon's kind index; the kinds and the names of their
+// constants come from the addon (its GcKind), the constants' values from Node.
+const KINDS = native.gcKinds();
+const KIND_INDEX = new Map(KINDS.map((k) => [constants[k.nodeConstant], k.index]));
+const MAJOR = KINDS.find((k) => k.name === 'major').index;
 const FORCED = constants.NODE_PERFORMANCE_GC_FLAGS_FORCED;
-
-function gcFunction() {
-  return typeof globalThis.gc === 'function' ? globalThis.gc : null;
-}
-
-function record(reason, timestamp, fields) {
-  return { type: 'gc', reason, method: 'global.gc', ...fields, timestamp };
-}
-
-/**
- * Runs a full collection if global.gc exists. Returns the action record; never throws.
- * `ownWindow(start, end)` receives the performance-timeline window of the collection
- * so the observer can skip the entry it produces (the record carries the sizes).
- */
-function forceGc(reason, ownWindow) {
-  const timestamp = Date.now();
-  const gc = gcFunction();
-  const before = heapUsedBytes();
-  const failed = (error, durationMs) =>
-    record(reason, timestamp, {
-      success: false,
-      memoryBefore: before,
-      memoryAfter: before,
-      freedBytes: 0,
-      durationMs,
-      error,
-      recommendation: ENABLE_GC_HINT,
-    });
-  if (!gc) return failed('global.gc is not available (Node was started without --expose-gc)', 0);
-  const start = performance.now();
-  try {
-    gc();
-  } catch (err) {
-    return failed(`global.gc threw: ${err && err.message}`, performance.now() - start);
-  }
-  const end = performance.now();
-  ownWindow(start, end);
-  const after = afterFullGc();
-  return record(reason, timestamp, {
-    success: true,
-    memoryBefore: before,
-    memoryAfter: after.heapUsed,
-    freedBytes: Math.max(0, before - after.heapUsed),
-    durationMs: end - start,
-    after,
-  });
-}
 
 let inspectorSession;
 /** An in-process inspector session (no --inspect needed), or null where unavailable. */
@@ -82,31 +33,31 @@ function inspectorGcSession() {
 }
 
 /**
- * A full collection for leak confirmation: global.gc when exposed, else the inspector's
- * HeapProfiler.collectGarbage (asynchronous). Resolves to the action record.
+ * A full collection for leak confirmation through the inspector's
+ * HeapProfiler.collectGarbage (asynchronous), for when global.gc is not exposed.
+ * Heap figures are read by the addon. Resolves to the action record, or null where
+ * the inspector is unavailable.
  */
-function confirmationGc(reason, ownWindow) {
-  if (gcFunction()) return Promise.resolve(forceGc(reason, ownWindow));
+function inspectorGc(monitor, reason, ownWindow) {
   const session = inspectorGcSession();
+  if (!session) return Promise.resolve(null);
   const timestamp = Date.now();
-  const before = heapUsedBytes();
-  if (!session) return Promise.resolve(forceGc(reason, ownWindow));
+  const before = monitor.heapUsedBytes();
   const start = performance.now();
   return new Promise((resolve) => {
     session.post('HeapProfiler.collectGarbage', (err) => {
       const end = performance.now();
       ownWindow(start, end);
-      const after = afterFullGc();
+      const after = monitor.heapUsedBytes();
       resolve({
         type: 'gc',
         reason,
         method: 'inspector',
         success: !err,
         memoryBefore: before,
-        memoryAfter: after.heapUsed,
-        freedBytes: Math.max(0, before - after.heapUsed),
+        memoryAfter: after,
+        freedBytes: Math.max(0, before - after),
         durationMs: end - start,
-        after,
         timestamp,
         ...(err ? { error: `HeapProfiler.collectGarbage failed: ${err.message}` } : {}),
       });
@@ -114,14 +65,14 @@ function confirmationGc(reason, ownWindow) {
   });
 }
 
-/** Whether a confirmation GC can run at all. */
-function confirmationAvailable() {
-  return gcFunction() !== null || inspectorGcSession() !== null;
+/** Whether a confirmation GC can run at all (global.gc, or else the inspector). */
+function confirmationAvailable(monitor) {
+  return monitor.gcExposed() || inspectorGcSession() !== null;
 }
 
 /**
  * Observes every GC and forwards it to the monitor; `onEvents` receives the events a
- * full collection raised (a GC-failure alert). Returns a disconnect function.
+ * full collection raised (a status change, a GC-failure alert). Returns a disconnect function.
  */
 function observeGc(monitor, isOwn, onEvents) {
   const observer = new PerformanceObserver((list) => {
@@ -133,6 +84,8 @@ function observeGc(monitor, isOwn, onEvents) {
     }
   });
   function forward(list) {
+    let watch = false;
+    let full = false;
     for (const entry of list.getEntries()) {
       const detail = entry.detail || entry;
       const kind = KIND_INDEX.get(detail.kind);
@@ -141,15 +94,18 @@ function observeGc(monitor, isOwn, onEvents) {
       // Collections inside our own forced GC (the inspector's runs several) are in its record.
       if (isOwn(entry.startTime)) continue;
       if (kind === MAJOR) {
-        const after = afterFullGc();
-        onEvents(monitor.recordFullGc(entry.duration, forced, -1, after.heapUsed, after.oldGeneration, after.external));
-      } else {
-        monitor.recordGc(kind, entry.duration, forced, -1, -1);
+        full = true;
+        onEvents(monitor.recordFullGc(entry.duration, forced, -1));
+      } else if (monitor.recordGc(kind, entry.duration, forced)) {
+        watch = true;
       }
     }
+    // While the heap is high, the old generation after these collections moves the
+    // status at once (once per batch; a full collection's figures already did).
+    if (watch && !full) onEvents(monitor.readOldGeneration());
   }
   observer.observe({ entryTypes: ['gc'] });
   return () => observer.disconnect();
 }
 
-module.exports = { forceGc, confirmationGc, confirmationAvailable, observeGc, gcFunction, ENABLE_GC_HINT };
+module.exports = { inspectorGc, confirmationAvailable, observeGc };

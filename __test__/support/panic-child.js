@@ -6,7 +6,7 @@ const path = require('node:path');
 const { ROOT, emitResult } = require('./child');
 const { Monitor } = require(path.join(ROOT, 'binding.js'));
 
-const monitor = new Monitor({}, {}, () => {});
+const monitor = new Monitor({}, {}, require('node:v8'), () => {}, () => {});
 const out = { threw: false };
 try {
   monitor.__panicForTest();

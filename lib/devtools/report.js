@@ -33,7 +33,7 @@ function assembleReport({ source, health, leak, samples, gc, intervalMs, request
 
 /** Whether per-route statistics are collected (without creating them by asking). */
 function requestStatsEnabled(manager) {
-  return 'requestStatsEnabled' in manager ? manager.requestStatsEnabled === true : Boolean(manager._requestStats);
+  return manager.requestStatsEnabled === true;
 }
 
 /** The report of this process's manager (which must be initialized). */

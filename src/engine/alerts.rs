@@ -16,14 +16,16 @@ pub enum AlertType {
     MemoryLeak,
     GcFailure,
     RapidGrowth,
+    EventLoopBlocked,
 }
 
 impl AlertType {
-    const ALL: [AlertType; 4] = [
+    const ALL: [AlertType; 5] = [
         AlertType::HighUsage,
         AlertType::MemoryLeak,
         AlertType::GcFailure,
         AlertType::RapidGrowth,
+        AlertType::EventLoopBlocked,
     ];
 
     fn index(self) -> usize {
@@ -76,7 +78,7 @@ pub struct AlertsReport {
 pub struct Alerts {
     cooldown_ms: u64,
     next_id: u64,
-    slots: [Slot; 4],
+    slots: [Slot; 5],
     history: Ring<Alert>,
 }
 
@@ -90,7 +92,7 @@ impl Alerts {
         Alerts {
             cooldown_ms,
             next_id: 1,
-            slots: [slot.clone(), slot.clone(), slot.clone(), slot],
+            slots: [slot.clone(), slot.clone(), slot.clone(), slot.clone(), slot],
             history: Ring::new(HISTORY),
         }
     }
@@ -171,6 +173,11 @@ impl Alerts {
 
     pub fn is_active(&self, kind: AlertType) -> bool {
         self.slots[kind.index()].active.is_some()
+    }
+
+    /// The level of the active alert of `kind`, if one is active.
+    pub fn active_level(&self, kind: AlertType) -> Option<Level> {
+        self.slots[kind.index()].active.as_ref().map(|a| a.level)
     }
 
     pub fn report(&self) -> AlertsReport {

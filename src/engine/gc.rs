@@ -2,12 +2,15 @@
 
 use super::ring::Ring;
 use super::stats;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Durations kept for the p95.
 const DURATION_WINDOW: usize = 256;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The kind of a collection: the one definition used by the trace format (its JSON
+/// names), the GC statistics (its index) and the JS layer (`gcKinds()` gives each
+/// kind's index, name and the `perf_hooks.constants` entry Node reports it with).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum GcKind {
     Minor,
@@ -17,15 +20,40 @@ pub enum GcKind {
 }
 
 impl GcKind {
-    /// From the binding's kind index: 0 minor, 1 major, 2 incremental, 3 weak callbacks.
-    /// (The JS layer maps Node's `perf_hooks.constants.NODE_PERFORMANCE_GC_*` to these.)
+    pub const ALL: [GcKind; 4] = [
+        GcKind::Minor,
+        GcKind::Major,
+        GcKind::Incremental,
+        GcKind::WeakCallbacks,
+    ];
+
+    /// The index the binding passes (position in [`GcKind::ALL`]).
     pub fn from_index(kind: u32) -> Option<GcKind> {
-        match kind {
-            0 => Some(GcKind::Minor),
-            1 => Some(GcKind::Major),
-            2 => Some(GcKind::Incremental),
-            3 => Some(GcKind::WeakCallbacks),
-            _ => None,
+        GcKind::ALL.get(kind as usize).copied()
+    }
+
+    pub fn index(self) -> u32 {
+        self as u32
+    }
+
+    /// The JSON name (as in traces and reports).
+    pub fn name(self) -> &'static str {
+        match self {
+            GcKind::Minor => "minor",
+            GcKind::Major => "major",
+            GcKind::Incremental => "incremental",
+            GcKind::WeakCallbacks => "weakCallbacks",
+        }
+    }
+
+    /// The name of Node's `perf_hooks.constants` entry for this kind (its value is
+    /// read in JS, never written down here).
+    pub fn node_constant(self) -> &'static str {
+        match self {
+            GcKind::Minor => "NODE_PERFORMANCE_GC_MINOR",
+            GcKind::Major => "NODE_PERFORMANCE_GC_MAJOR",
+            GcKind::Incremental => "NODE_PERFORMANCE_GC_INCREMENTAL",
+            GcKind::WeakCallbacks => "NODE_PERFORMANCE_GC_WEAKCB",
         }
     }
 }
@@ -36,12 +64,16 @@ impl GcKind {
 #[serde(rename_all = "camelCase")]
 pub struct GcEvent {
     /// Milliseconds since the epoch.
-    pub timestamp: u64,
+    #[serde(rename = "timestamp")]
+    pub t_ms: u64,
     pub kind: GcKind,
+    #[serde(serialize_with = "super::report::finite::num")]
     pub duration_ms: f64,
     pub forced: bool,
-    pub heap_before: Option<u64>,
-    pub heap_after: Option<u64>,
+    #[serde(rename = "heapBefore")]
+    pub heap_before_bytes: Option<u64>,
+    #[serde(rename = "heapAfter")]
+    pub heap_after_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,13 +101,17 @@ pub struct GcReport {
     pub weak_callbacks: u64,
     pub forced: u64,
     /// Mean pause per collection (ms); 0 before the first collection.
+    #[serde(serialize_with = "super::report::finite::num")]
     pub average_duration: f64,
     /// 95th percentile pause over the last 256 collections (ms); `null` before any.
+    #[serde(serialize_with = "super::report::finite::opt")]
     pub p95_duration: Option<f64>,
     /// Share of wall time spent in GC pauses since monitoring started (percent).
+    #[serde(serialize_with = "super::report::finite::num")]
     pub pause_time_percent: f64,
     /// Percent of the heap freed by collections whose before/after sizes are known;
     /// `null` until one is known.
+    #[serde(serialize_with = "super::report::finite::opt")]
     pub efficiency: Option<f64>,
     pub last_major: Option<GcEvent>,
     /// Heap bytes still used after the last major collection with a known size: the live set.
@@ -111,7 +147,7 @@ impl GcStats {
         }
         self.total_duration_ms += duration;
         self.durations.push(duration);
-        if let (Some(before), Some(after)) = (e.heap_before, e.heap_after) {
+        if let (Some(before), Some(after)) = (e.heap_before_bytes, e.heap_after_bytes) {
             if before > 0 {
                 self.sized_before += before as f64;
                 self.sized_freed += before.saturating_sub(after) as f64;
@@ -119,7 +155,7 @@ impl GcStats {
         }
         if e.kind == GcKind::Major {
             self.last_major = Some(e);
-            if let Some(after) = e.heap_after {
+            if let Some(after) = e.heap_after_bytes {
                 self.live_after_major = Some(after);
             }
         }
@@ -160,12 +196,12 @@ mod tests {
 
     fn ev(t: u64, kind: GcKind, d: f64) -> GcEvent {
         GcEvent {
-            timestamp: t,
+            t_ms: t,
             kind,
             duration_ms: d,
             forced: false,
-            heap_before: None,
-            heap_after: None,
+            heap_before_bytes: None,
+            heap_after_bytes: None,
         }
     }
 
@@ -194,7 +230,7 @@ mod tests {
         assert_eq!(r.average_duration, 5.0);
         assert_eq!(r.pause_time_percent, 1.0);
         assert!(r.p95_duration.unwrap() > 10.0);
-        assert_eq!(r.last_major.unwrap().timestamp, 1_300);
+        assert_eq!(r.last_major.unwrap().t_ms, 1_300);
     }
 
     #[test]
@@ -202,8 +238,8 @@ mod tests {
         let mut g = GcStats::new(0);
         let mut e = ev(10, GcKind::Major, 5.0);
         e.forced = true;
-        e.heap_before = Some(100);
-        e.heap_after = Some(25);
+        e.heap_before_bytes = Some(100);
+        e.heap_after_bytes = Some(25);
         g.record(e);
         let r = g.report(20);
         assert_eq!(r.efficiency, Some(75.0));
@@ -217,5 +253,14 @@ mod tests {
         assert_eq!(GcKind::from_index(1), Some(GcKind::Major));
         assert_eq!(GcKind::from_index(3), Some(GcKind::WeakCallbacks));
         assert_eq!(GcKind::from_index(4), None);
+        for k in GcKind::ALL {
+            assert_eq!(GcKind::from_index(k.index()), Some(k));
+            // The JSON name is serde's, so traces and reports agree with name().
+            assert_eq!(serde_json::to_value(k).unwrap(), k.name());
+            assert_eq!(
+                serde_json::from_value::<GcKind>(k.name().into()).unwrap(),
+                k
+            );
+        }
     }
 }

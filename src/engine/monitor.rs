@@ -1,123 +1,36 @@
-//! The monitoring engine: takes samples and `now`, keeps bounded history,
-//! evaluates the status with hysteresis and builds the health report.
+//! The monitoring engine's core: takes samples and `now`, keeps bounded history,
+//! evaluates the status with hysteresis, runs the leak detector and builds the
+//! reports. Types live in `report`, alert rules in `alert_rules`, trace entries
+//! in `recorder`; this file calls them and none of them calls back.
 
-use super::alerts::{Alert, AlertType, Alerts, AlertsReport};
+use super::alert_rules::{self, FullGc, GC_FAILURE_RUN};
+use super::alerts::{AlertType, Alerts, AlertsReport};
 use super::config::Config;
-use super::gc::{GcEvent, GcKind, GcReport, GcStats};
-use super::leak::{self, ConfidenceParts, Detector, LeakEvent, LeakParams, LeakState, Signal};
+use super::cooldown::{Cooldown, Cooldowns};
+use super::gc::{GcEvent, GcStats};
+use super::leak::{self, ConfidenceParts, Detector, LeakParams, LeakState, Signal};
 use super::limit::Limit;
 use super::platform::Platform;
 use super::recommend::{self, Facts};
+use super::recorder;
+pub use super::recorder::{TRACE_GC_EVENTS, TRACE_SAMPLES};
+pub use super::report::*;
 use super::ring::Ring;
 use super::stats;
 use super::status::{Level, Thresholds};
 use super::trace::{Trace, TraceGc, TraceSample, TraceTail};
-use serde::Serialize;
 
 /// Fewest resident samples before a trend is reported.
 pub const MIN_TREND_SAMPLES: usize = 8;
-
-/// What the native sampler reads (procfs / cgroup files).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct NativeSample {
-    pub rss: u64,
-    /// cgroup `memory.current` / `memory.usage_in_bytes`, when the limit is a cgroup's.
-    pub cgroup_usage: Option<u64>,
-    /// cgroup usage minus inactive file cache.
-    pub working_set: Option<u64>,
-}
-
-/// What the JS thread reads from V8 and `process.memoryUsage()`.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct HeapSample {
-    pub heap_used: u64,
-    pub heap_total: u64,
-    pub external: u64,
-    pub array_buffers: u64,
-    pub heap_size_limit: u64,
-    pub detached_contexts: u64,
-    /// Heap minus the young generation (0 when unknown: heapUsed stands in).
-    pub old_generation: u64,
-}
-
-impl HeapSample {
-    fn old_gen(&self) -> u64 {
-        if self.old_generation > 0 {
-            self.old_generation
-        } else {
-            self.heap_used
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PressureSource {
-    Resident,
-    Heap,
-}
-
-/// A status change (`type: "status"`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusChange {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub previous: Level,
-    pub current: Level,
-    pub pressure_percentage: f64,
-    pub usage_percentage: f64,
-    pub heap_usage_percentage: f64,
-    pub pressure_source: PressureSource,
-    pub timestamp: u64,
-}
-
-/// An alert raised or escalated (`type: "alert"`) or resolved (`type: "alertResolved"`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AlertEvent {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub alert: Alert,
-}
-
-/// Events the engine raises; each serializes with a `type` field.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Event {
-    Status(StatusChange),
-    Leak(LeakEvent),
-    Alert(AlertEvent),
-}
-
-fn raised(a: Option<Alert>) -> Option<Event> {
-    a.map(|alert| {
-        Event::Alert(AlertEvent {
-            kind: "alert",
-            alert,
-        })
-    })
-}
-
-fn resolved(a: Option<Alert>) -> Option<Event> {
-    a.map(|alert| {
-        Event::Alert(AlertEvent {
-            kind: "alertResolved",
-            alert,
-        })
-    })
-}
-
-/// Full collections looked at for GC failure.
-const GC_FAILURE_RUN: usize = 3;
-/// A full collection that frees less than this share of the heap is ineffective.
-const GC_INEFFECTIVE_SHARE: f64 = 0.05;
-/// Old generation (share of its room under V8's limit) at which ineffective collections
-/// become a GC failure.
-const GC_FAILURE_HEAP_SHARE: f64 = 0.80;
 /// Request-counter readings kept (one per heap sample).
 const REQUEST_READINGS: usize = 240;
-/// Node's default young generation: 3 × 16 MB semi-spaces, part of heap_size_limit.
-const YOUNG_GENERATION_RESERVE: u64 = 48 << 20;
+/// A heap reading the JS thread has not answered for this long means a blocked event
+/// loop (at least; a longer interval raises it to half the interval).
+pub const EVENT_LOOP_BLOCKED_MS: u64 = 1_000;
+/// While the heap is high (`heap_watch()`), the sampler asks for a heap reading this
+/// often between samples: a heap filling at tens of MB/s reaches V8's limit within
+/// seconds, long before the next sample at the default intervals.
+pub const HEAP_WATCH_INTERVAL_MS: u64 = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Pressure {
@@ -133,94 +46,6 @@ impl Pressure {
             (self.usage, PressureSource::Resident)
         }
     }
-}
-
-/// `currentUsage` in the health report. Bytes unless named otherwise.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CurrentUsage {
-    pub heap_used: u64,
-    pub heap_total: u64,
-    pub external: u64,
-    pub array_buffers: u64,
-    pub rss: u64,
-    pub working_set: Option<u64>,
-    pub cgroup_usage: Option<u64>,
-    /// The resident figure compared with the limit: the working set under a cgroup limit, else rss.
-    pub resident_bytes: u64,
-    pub limit_bytes: u64,
-    pub limit_source: super::limit::LimitSource,
-    pub limit_detail: String,
-    pub heap_size_limit: u64,
-    pub detached_contexts: u64,
-    /// residentBytes / limitBytes × 100.
-    pub usage_percentage: f64,
-    /// heapUsed / heapSizeLimit × 100.
-    pub heap_usage_percentage: f64,
-    /// The worse of the two: what the status follows.
-    pub pressure_percentage: f64,
-    pub pressure_source: PressureSource,
-    pub platform: Platform,
-    pub platform_reason: String,
-}
-
-/// `trend` in the health report, over the resident history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TrendReport {
-    /// Minutes covered by the history.
-    pub time_window: f64,
-    pub time_window_ms: u64,
-    pub samples: usize,
-    /// Mean and peak of usagePercentage over the window (percent of the limit).
-    pub average_usage: f64,
-    pub peak_usage: f64,
-    /// Theil–Sen slope of resident memory, percent of the limit per minute.
-    pub growth_rate: f64,
-    pub growth_rate_bytes_per_sec: f64,
-    /// Lower bound of the slope's ~95 % confidence interval (bytes/s).
-    pub growth_rate_low_bytes_per_sec: f64,
-    /// A significant rising trend (Mann–Kendall z > 1.96 and slope lower bound > 0).
-    pub is_increasing: bool,
-    /// Minutes until the limit at the lower-bound growth rate; `null` when not growing.
-    pub minutes_to_limit: Option<f64>,
-    /// Minutes until V8's heap limit at the lower-bound growth of the old generation
-    /// (live heap); `null` when it is not growing significantly.
-    pub minutes_to_heap_limit: Option<f64>,
-    /// The leak detector's verdict (see `getLeakDetection()`).
-    pub leak_suspected: bool,
-    /// Leak confidence, 0–100.
-    pub confidence: f64,
-    /// false until MIN_TREND_SAMPLES samples exist.
-    pub enough_data: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ThresholdReport {
-    pub warning: f64,
-    pub critical: f64,
-    pub emergency: f64,
-    pub hysteresis: f64,
-}
-
-/// The health report: SPEC.md's example response plus the figures it lacks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HealthReport {
-    pub status: Level,
-    /// Since when (ms since epoch) the status has held.
-    pub status_since: u64,
-    pub timestamp: u64,
-    pub current_usage: CurrentUsage,
-    pub trend: TrendReport,
-    pub gc_stats: GcReport,
-    pub thresholds: ThresholdReport,
-    /// Age of the newest resident / heap sample (ms); a stale heap sample means the JS thread is busy.
-    pub resident_sample_age_ms: Option<u64>,
-    pub heap_sample_age_ms: Option<u64>,
-    pub gc_available: bool,
-    pub recommendations: Vec<String>,
 }
 
 pub struct Engine {
@@ -249,34 +74,21 @@ pub struct Engine {
     alerts: Alerts,
     /// Request counter readings (time, total requests) from the Express middleware.
     requests: Ring<(u64, f64)>,
-    /// The newest full collections: (time, heap before, heap after, old generation after).
-    full_gcs: Ring<(u64, u64, u64, u64)>,
+    /// The newest full collections.
+    full_gcs: Ring<FullGc>,
+    /// The newest reading of the old generation (bytes): from a heap sample, the
+    /// figures read after a full collection (the live set), or after other collections.
+    old_generation_bytes: Option<u64>,
     last_growth_check: u64,
-}
-
-/// Samples and full-GC events kept for `exportTrace()`.
-pub const TRACE_SAMPLES: usize = 2_400;
-pub const TRACE_GC_EVENTS: usize = 512;
-
-/// The leak report: detector state, confidence and its parts, recommendations.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LeakReport {
-    pub enabled: bool,
-    #[serde(flatten)]
-    pub state: LeakState,
-    pub confidence: f64,
-    pub confidence_parts: ConfidenceParts,
-    pub minutes_to_limit: Option<f64>,
-    pub minutes_to_heap_limit: Option<f64>,
-    /// Both estimates with their bounds and the levels they count to.
-    pub time_to_limit: leak::TimeToLimit,
-    /// Requests per second seen by the Express middleware over the readings; `null` without it.
-    pub request_rate_per_sec: Option<f64>,
-    /// Growth of the flagged (or strongest) signal per request; `null` without traffic.
-    pub bytes_per_request: Option<f64>,
-    pub recommendations: Vec<String>,
-    pub timestamp: u64,
+    /// When the sampler asked the JS thread for heap figures it has not yet received.
+    heap_requested_at: Option<u64>,
+    longest_blocked_ms: u64,
+    blocked_threshold_ms: u64,
+    sampler: SamplerState,
+    sampler_restarts: u32,
+    analysis_thread: Option<String>,
+    heap_samples: u64,
+    cooldowns: Cooldowns,
 }
 
 impl Engine {
@@ -311,8 +123,17 @@ impl Engine {
             start: now,
             alerts: Alerts::new(config.alert_cooldown_ms),
             full_gcs: Ring::new(GC_FAILURE_RUN),
+            old_generation_bytes: None,
             requests: Ring::new(REQUEST_READINGS),
             last_growth_check: now,
+            heap_requested_at: None,
+            longest_blocked_ms: 0,
+            blocked_threshold_ms: EVENT_LOOP_BLOCKED_MS.max(config.monitoring_interval_ms / 2),
+            sampler: SamplerState::Running,
+            sampler_restarts: 0,
+            analysis_thread: None,
+            heap_samples: 0,
+            cooldowns: Cooldowns::default(),
         }
     }
 
@@ -345,209 +166,6 @@ impl Engine {
         ))
     }
 
-    fn mb(bytes: f64) -> String {
-        format!("{:.0} MB", bytes / 1048576.0)
-    }
-
-    /// high_usage follows the status.
-    fn status_alert(&mut self, s: &StatusChange) -> Option<Event> {
-        if s.current == Level::Healthy {
-            let msg = format!(
-                "Memory usage back to healthy ({:.1}% of the limit)",
-                s.pressure_percentage
-            );
-            return resolved(self.alerts.resolve(AlertType::HighUsage, msg, s.timestamp));
-        }
-        let what = match s.pressure_source {
-            PressureSource::Resident => format!(
-                "resident memory at {:.1}% of the {} limit",
-                s.usage_percentage,
-                Self::mb(self.limit.bytes as f64)
-            ),
-            PressureSource::Heap => {
-                format!("V8 heap at {:.1}% of its limit", s.heap_usage_percentage)
-            }
-        };
-        let data = serde_json::json!({
-            "status": s.current,
-            "pressurePercentage": s.pressure_percentage,
-            "usagePercentage": s.usage_percentage,
-            "heapUsagePercentage": s.heap_usage_percentage,
-            "pressureSource": s.pressure_source,
-            "limitBytes": self.limit.bytes,
-        });
-        raised(self.alerts.raise(
-            AlertType::HighUsage,
-            s.current,
-            format!("Memory {}: {what}", s.current.as_str()),
-            data,
-            s.timestamp,
-        ))
-    }
-
-    /// memory_leak follows the leak detector; its level grows with confidence and urgency.
-    fn leak_alert(&mut self, e: &LeakEvent) -> Option<Event> {
-        match e {
-            LeakEvent::Leak {
-                signal,
-                growth_rate_bytes_per_sec,
-                timestamp,
-                ..
-            } => {
-                let report = self.leak_report(*timestamp);
-                let minutes = [report.minutes_to_limit, report.minutes_to_heap_limit]
-                    .into_iter()
-                    .flatten()
-                    .fold(f64::INFINITY, f64::min);
-                let level = if minutes < 10.0 {
-                    Level::Emergency
-                } else if report.confidence >= 80.0 || minutes < 60.0 {
-                    Level::Critical
-                } else {
-                    Level::Warning
-                };
-                let msg = format!(
-                    "Memory leak suspected: {} growing by {:.0} KB/s (confidence {:.0}%)",
-                    if *signal == Signal::External {
-                        "off-heap memory"
-                    } else {
-                        "the live heap"
-                    },
-                    growth_rate_bytes_per_sec / 1024.0,
-                    report.confidence
-                );
-                let data = serde_json::json!({
-                    "signal": signal,
-                    "growthRateBytesPerSec": growth_rate_bytes_per_sec,
-                    "confidence": report.confidence,
-                    "minutesToLimit": report.minutes_to_limit,
-                    "minutesToHeapLimit": report.minutes_to_heap_limit,
-                    "recommendations": report.recommendations,
-                });
-                raised(
-                    self.alerts
-                        .raise(AlertType::MemoryLeak, level, msg, data, *timestamp),
-                )
-            }
-            LeakEvent::LeakResolved {
-                signal, timestamp, ..
-            } => resolved(self.alerts.resolve(
-                AlertType::MemoryLeak,
-                format!(
-                    "Memory leak resolved: {} stopped growing",
-                    if *signal == Signal::External {
-                        "off-heap memory"
-                    } else {
-                        "the live heap"
-                    }
-                ),
-                *timestamp,
-            )),
-        }
-    }
-
-    /// gc_failure: the last full collections each freed almost nothing while the heap is
-    /// near V8's limit (the road to "ineffective mark-compacts near heap limit").
-    fn gc_failure_check(&mut self, now: u64) -> Option<Event> {
-        let heap_limit = self.heap.map_or(0, |(_, h)| h.heap_size_limit);
-        let last = *self.full_gcs.last()?;
-        if heap_limit == 0 {
-            return None;
-        }
-        // V8's heap_size_limit includes the young generation (3 × 16 MB semi-spaces by
-        // default), which a full heap does not fill: the old generation's room is the rest.
-        let old_room = heap_limit
-            .saturating_sub(YOUNG_GENERATION_RESERVE.min(heap_limit / 2))
-            .max(1);
-        let share = last.3 as f64 / old_room as f64;
-        let ineffective = |&(_, before, after, _): &(u64, u64, u64, u64)| {
-            before == 0
-                || (before.saturating_sub(after) as f64) < GC_INEFFECTIVE_SHARE * before as f64
-        };
-        let run: Vec<(u64, u64, u64, u64)> = self.full_gcs.iter().copied().collect();
-        let failing = run.len() == GC_FAILURE_RUN
-            && run.iter().all(ineffective)
-            && share >= GC_FAILURE_HEAP_SHARE;
-        if failing {
-            let level = if share >= 0.9 {
-                Level::Emergency
-            } else {
-                Level::Critical
-            };
-            let msg = format!(
-                "GC failure: the last {GC_FAILURE_RUN} full collections freed under {:.0}% each with the old generation at {:.0}% of its room; V8 will abort with an out-of-memory error",
-                GC_INEFFECTIVE_SHARE * 100.0,
-                share * 100.0
-            );
-            let data = serde_json::json!({
-                "heapAfterBytes": last.2,
-                "oldGenerationAfterBytes": last.3,
-                "heapSizeLimit": heap_limit,
-                "heapShare": share,
-                "collections": run.iter().map(|(t, b, a, _)| serde_json::json!({"timestamp": t, "heapBefore": b, "heapAfter": a})).collect::<Vec<_>>(),
-            });
-            return raised(
-                self.alerts
-                    .raise(AlertType::GcFailure, level, msg, data, now),
-            );
-        }
-        let recovered = !ineffective(&last) || share < 0.7;
-        if recovered && self.alerts.is_active(AlertType::GcFailure) {
-            return resolved(self.alerts.resolve(
-                AlertType::GcFailure,
-                "Full collections free memory again".into(),
-                now,
-            ));
-        }
-        None
-    }
-
-    /// rapid_growth: resident memory rising fast enough to reach the limit soon (checked
-    /// at most every 10 s: the trend costs a few thousand pairwise slopes).
-    fn growth_check(&mut self, now: u64) -> Option<Event> {
-        if now.saturating_sub(self.last_growth_check) < 10_000.max(self.interval_ms) {
-            return None;
-        }
-        self.last_growth_check = now;
-        let t = self.trend();
-        let minutes = t
-            .minutes_to_limit
-            .filter(|_| t.is_increasing)
-            .unwrap_or(f64::INFINITY);
-        let level = if minutes < 3.0 {
-            Level::Emergency
-        } else if minutes < 10.0 {
-            Level::Critical
-        } else if minutes < 30.0 {
-            Level::Warning
-        } else {
-            Level::Healthy
-        };
-        if level == Level::Healthy {
-            if minutes > 60.0 && self.alerts.is_active(AlertType::RapidGrowth) {
-                return resolved(self.alerts.resolve(
-                    AlertType::RapidGrowth,
-                    "Memory growth slowed down".into(),
-                    now,
-                ));
-            }
-            return None;
-        }
-        let msg = format!(
-            "Rapid memory growth: {:.1} MB/min; the limit is reached in about {minutes:.0} min at this rate",
-            t.growth_rate_bytes_per_sec * 60.0 / 1048576.0
-        );
-        let data = serde_json::json!({
-            "growthRateBytesPerSec": t.growth_rate_bytes_per_sec,
-            "growthRatePercentPerMin": t.growth_rate,
-            "minutesToLimit": minutes,
-        });
-        raised(
-            self.alerts
-                .raise(AlertType::RapidGrowth, level, msg, data, now),
-        )
-    }
-
     pub fn limit(&self) -> &Limit {
         &self.limit
     }
@@ -556,8 +174,16 @@ impl Engine {
         self.level
     }
 
+    pub fn interval_ms(&self) -> u64 {
+        self.interval_ms
+    }
+
     pub fn set_gc_available(&mut self, available: bool) {
         self.gc_available = available;
+    }
+
+    pub fn gc_available(&self) -> bool {
+        self.gc_available
     }
 
     /// Whether confirmation GCs can run (proactive GC on, and some way to collect).
@@ -568,12 +194,16 @@ impl Engine {
 
     fn resident_bytes(&self, s: &NativeSample) -> u64 {
         if self.limit.source.is_cgroup() {
-            s.working_set.unwrap_or(s.rss)
+            s.working_set_bytes.unwrap_or(s.rss_bytes)
         } else {
-            s.rss
+            s.rss_bytes
         }
     }
 
+    /// The heap side: heapUsed over V8's limit, or the old generation (newest reading:
+    /// a sample, or the heap read after a collection) over the old generation's room,
+    /// whichever is higher. The second is what V8's out-of-memory abort follows: with a
+    /// small --max-old-space-size the young generation's reserve keeps the first under 80 %.
     fn pressure(&self) -> Pressure {
         let usage = self.native.map_or(0.0, |(_, s)| {
             self.resident_bytes(&s) as f64 / self.limit.bytes.max(1) as f64 * 100.0
@@ -582,7 +212,12 @@ impl Engine {
             if h.heap_size_limit == 0 {
                 0.0
             } else {
-                h.heap_used as f64 / h.heap_size_limit as f64 * 100.0
+                let used = h.heap_used as f64 / h.heap_size_limit as f64 * 100.0;
+                let old = self.old_generation_bytes.map_or(0.0, |b| {
+                    b as f64 / alert_rules::old_generation_room_bytes(h.heap_size_limit) as f64
+                        * 100.0
+                });
+                used.max(old)
             }
         });
         Pressure { usage, heap }
@@ -591,31 +226,86 @@ impl Engine {
     pub fn ingest_native(&mut self, now: u64, s: NativeSample) -> Vec<Event> {
         self.native = Some((now, s));
         self.resident.push((now, self.resident_bytes(&s)));
-        let mut events = self.evaluate(now);
+        let mut events = self.evaluate(now, StatusTrigger::Sample);
         events.extend(self.growth_check(now));
+        events.extend(self.check_event_loop(now));
         events
     }
 
+    /// The sampler asked the JS thread for heap figures (keeps the first ask while
+    /// one is outstanding).
+    pub fn note_heap_requested(&mut self, now: u64) {
+        self.heap_requested_at.get_or_insert(now);
+    }
+
+    pub fn heap_read_pending(&self) -> bool {
+        self.heap_requested_at.is_some()
+    }
+
+    /// How long the outstanding heap read has waited (0 when none is outstanding).
+    fn blocked_for_ms(&self, now: u64) -> u64 {
+        self.heap_requested_at.map_or(0, |t| now.saturating_sub(t))
+    }
+
+    pub fn blocked_threshold_ms(&self) -> u64 {
+        self.blocked_threshold_ms
+    }
+
+    /// event_loop_blocked, raised while the JS thread does not answer and resolved
+    /// when it does.
+    pub fn check_event_loop(&mut self, now: u64) -> Option<Event> {
+        let blocked = self.blocked_for_ms(now);
+        let threshold = self.blocked_threshold_ms;
+        if blocked >= threshold {
+            self.longest_blocked_ms = self.longest_blocked_ms.max(blocked);
+        }
+        alert_rules::event_loop_blocked(&mut self.alerts, blocked, threshold, now)
+    }
+
+    pub fn event_loop(&self, now: u64) -> EventLoopReport {
+        let blocked_for = self.blocked_for_ms(now);
+        let blocked = blocked_for >= self.blocked_threshold_ms;
+        EventLoopReport {
+            blocked,
+            blocked_for_ms: if blocked { blocked_for } else { 0 },
+            longest_blocked_ms: if blocked {
+                self.longest_blocked_ms.max(blocked_for)
+            } else {
+                self.longest_blocked_ms
+            },
+            threshold_ms: self.blocked_threshold_ms,
+        }
+    }
+
+    /// Heap figures read at `read_at` (on the JS thread), analysed now.
     pub fn ingest_heap(&mut self, now: u64, h: HeapSample) -> Vec<Event> {
+        let mut events = Vec::new();
+        if self.heap_requested_at.is_some_and(|t| t <= now) {
+            let waited = self.blocked_for_ms(now);
+            if waited >= self.blocked_threshold_ms {
+                self.longest_blocked_ms = self.longest_blocked_ms.max(waited);
+            }
+            self.heap_requested_at = None;
+            events.extend(self.check_event_loop(now));
+        }
+        self.heap_samples += 1;
         self.heap = Some((now, h));
-        let rss = self.native.map_or(0, |(_, s)| s.rss);
-        self.trace_samples.push(TraceSample {
-            t: now as f64,
-            heap_used: h.heap_used as f64,
-            heap_total: h.heap_total as f64,
-            rss: rss as f64,
-            external: h.external as f64,
-            array_buffers: h.array_buffers as f64,
-            old_generation: (h.old_generation > 0).then_some(h.old_generation as f64),
-        });
-        let mut events = self.evaluate(now);
+        if h.old_generation_bytes > 0 {
+            self.old_generation_bytes = Some(h.old_generation_bytes);
+        }
+        let rss = self.native.map_or(0, |(_, s)| s.rss_bytes);
+        self.trace_samples.push(recorder::sample(now, &h, rss));
+        events.extend(self.evaluate(now, StatusTrigger::Sample));
         if self.leak_detection {
             let resident = self.native.map_or(0, |(_, s)| self.resident_bytes(&s));
-            for e in
-                self.detector
-                    .on_sample(now, h.old_gen() as f64, h.external as f64, resident as f64)
-            {
-                let alert = self.leak_alert(&e);
+            for e in self.detector.on_sample(
+                now,
+                h.old_gen() as f64,
+                h.external_bytes as f64,
+                resident as f64,
+            ) {
+                let report = self.leak_report(now);
+                let alert = alert_rules::memory_leak(&mut self.alerts, &e, &report);
                 events.push(Event::Leak(e));
                 events.extend(alert);
             }
@@ -623,65 +313,119 @@ impl Engine {
         events
     }
 
+    /// Which thread analysed the newest heap sample, and the sampler thread's state.
+    pub fn note_analysis_thread(&mut self, name: Option<&str>) {
+        if self.analysis_thread.as_deref() != name {
+            self.analysis_thread = name.map(String::from);
+        }
+    }
+
+    pub fn set_sampler_state(&mut self, state: SamplerState, restarts: u32) {
+        self.sampler = state;
+        self.sampler_restarts = restarts;
+    }
+
+    pub fn sampler_restarts(&self) -> u32 {
+        self.sampler_restarts
+    }
+
+    /// Forgets an outstanding heap read (the sampler loop restarted: its answer may be
+    /// lost, and the new loop asks again).
+    pub fn forget_heap_request(&mut self) {
+        self.heap_requested_at = None;
+    }
+
     /// A collection without sizes (minor, incremental, weak callbacks, or a major one
     /// whose sizes are unknown).
     pub fn record_gc(&mut self, e: GcEvent) {
-        if matches!(e.kind, GcKind::Major) || e.forced {
-            self.push_trace_gc(&e, None, None);
+        if recorder::records(&e) {
+            self.trace_gcs.push(recorder::gc(&e, None, None));
         }
         self.gc.record(e);
     }
 
     /// A full collection with the figures read just after it. `heap_before` defaults to
-    /// the newest heap sample. Returns the alert events it raised (GC failure).
+    /// the newest heap sample. The live heap it measured moves the heap side of the
+    /// status at once (a `status` event between samples). Returns the events raised.
     pub fn record_full_gc(
         &mut self,
         mut e: GcEvent,
         old_gen_after: Option<u64>,
         external_after: Option<u64>,
     ) -> Vec<Event> {
-        if e.heap_before.is_none() {
-            e.heap_before = self.heap.map(|(_, h)| h.heap_used);
+        if e.heap_before_bytes.is_none() {
+            e.heap_before_bytes = self.heap.map(|(_, h)| h.heap_used);
         }
-        if let (Some(before), Some(after)) = (e.heap_before, e.heap_after) {
-            self.full_gcs
-                .push((e.timestamp, before, after, old_gen_after.unwrap_or(after)));
+        if let (Some(before), Some(after)) = (e.heap_before_bytes, e.heap_after_bytes) {
+            self.full_gcs.push(FullGc {
+                t_ms: e.t_ms,
+                heap_before_bytes: before,
+                heap_after_bytes: after,
+                old_generation_after_bytes: old_gen_after.unwrap_or(after),
+            });
         }
-        self.push_trace_gc(&e, old_gen_after, external_after);
+        if let Some(live) = old_gen_after.or(e.heap_after_bytes) {
+            self.old_generation_bytes = Some(live);
+        }
+        self.trace_gcs
+            .push(recorder::gc(&e, old_gen_after, external_after));
         self.gc.record(e);
         if self.leak_detection {
             self.detector.on_full_gc(
-                e.timestamp,
-                old_gen_after.or(e.heap_after).map(|v| v as f64),
+                e.t_ms,
+                old_gen_after.or(e.heap_after_bytes).map(|v| v as f64),
                 external_after.map(|v| v as f64),
                 e.forced.then_some(e.duration_ms),
             );
         }
-        self.gc_failure_check(e.timestamp).into_iter().collect()
+        let run: Vec<FullGc> = self.full_gcs.iter().copied().collect();
+        let heap_limit = self.heap.map_or(0, |(_, h)| h.heap_size_limit);
+        let failure = alert_rules::gc_failure(&mut self.alerts, &run, heap_limit, e.t_ms);
+        // The status first (a gc_failure alert holds it at the alert's level), then the alert.
+        let mut events = self.evaluate(e.t_ms, StatusTrigger::FullGc);
+        events.extend(failure);
+        events
     }
 
-    fn push_trace_gc(
-        &mut self,
-        e: &GcEvent,
-        old_gen_after: Option<u64>,
-        external_after: Option<u64>,
-    ) {
-        let kind = match e.kind {
-            GcKind::Minor => "minor",
-            GcKind::Major => "major",
-            GcKind::Incremental => "incremental",
-            GcKind::WeakCallbacks => "weakCallbacks",
-        };
-        self.trace_gcs.push(TraceGc {
-            t: e.timestamp as f64,
-            kind: kind.into(),
-            duration: e.duration_ms,
-            forced: e.forced,
-            heap_before: e.heap_before.map(|v| v as f64),
-            heap_after: e.heap_after.map(|v| v as f64),
-            old_generation_after: old_gen_after.map(|v| v as f64),
-            external_after: external_after.map(|v| v as f64),
-        });
+    /// Whether the heap is high enough that each collection's outcome should be read
+    /// and the sampler should ask for heap readings between samples (heap side within
+    /// 10 points of the warning threshold): then a growing old generation moves the
+    /// status between samples, before V8's abort. Below it, nothing extra runs.
+    pub fn heap_watch(&self) -> bool {
+        self.pressure().heap >= (self.thresholds.warning - 10.0).max(self.thresholds.warning / 2.0)
+    }
+
+    /// The old generation read just after collections (not full ones): moves the heap
+    /// side of the status at once. Returns the events raised.
+    pub fn note_old_generation(&mut self, now: u64, old_generation_bytes: u64) -> Vec<Event> {
+        if old_generation_bytes == 0 {
+            return Vec::new();
+        }
+        self.old_generation_bytes = Some(old_generation_bytes);
+        self.evaluate(now, StatusTrigger::Gc)
+    }
+
+    /// A heap reading between samples (the sampler asks for one every
+    /// HEAP_WATCH_INTERVAL_MS while `heap_watch()` holds): newest figures and the heap
+    /// side of the status, without the leak detector or the trace (they take samples
+    /// at the configured interval). Returns the events raised.
+    pub fn note_heap_reading(&mut self, now: u64, h: HeapSample) -> Vec<Event> {
+        self.heap = Some((now, h));
+        if h.old_generation_bytes > 0 {
+            self.old_generation_bytes = Some(h.old_generation_bytes);
+        }
+        self.evaluate(now, StatusTrigger::HeapWatch)
+    }
+
+    /// rapid_growth, checked at most every 10 s: the trend costs a few thousand
+    /// pairwise slopes.
+    fn growth_check(&mut self, now: u64) -> Option<Event> {
+        if now.saturating_sub(self.last_growth_check) < 10_000.max(self.interval_ms) {
+            return None;
+        }
+        self.last_growth_check = now;
+        let t = self.trend();
+        alert_rules::rapid_growth(&mut self.alerts, &t, now)
     }
 
     /// A confirmation GC is wanted (leak suspected, not yet confirmed) and allowed now.
@@ -704,8 +448,8 @@ impl Engine {
         let newest = self.resident.last().map_or(0, |l| l.0);
         let cutoff = newest.saturating_sub(leak::keep_window_ms(self.detector.params()));
         keep_newer(&mut self.resident, |r| r.0 >= cutoff);
-        keep_newer(&mut self.trace_samples, |s| s.t >= cutoff as f64);
-        keep_newer(&mut self.trace_gcs, |g| g.t >= cutoff as f64);
+        keep_newer(&mut self.trace_samples, |s| s.t_ms >= cutoff as f64);
+        keep_newer(&mut self.trace_gcs, |g| g.t_ms >= cutoff as f64);
         before.saturating_sub(
             self.resident.heap_bytes()
                 + self.trace_samples.heap_bytes()
@@ -715,14 +459,13 @@ impl Engine {
 
     /// The recorded trace (bounded: the newest samples and full GCs).
     pub fn export_trace(&self) -> Trace {
-        Trace {
-            version: Some(1),
-            limit_bytes: Some(self.limit.bytes as f64),
-            heap_size_limit: self.heap.map(|(_, h)| h.heap_size_limit as f64),
-            interval_ms: Some(self.interval_ms as f64),
-            samples: self.trace_samples.iter().copied().collect(),
-            gc: self.trace_gcs.iter().cloned().collect(),
-        }
+        recorder::export(
+            self.limit.bytes,
+            self.heap.map(|(_, h)| h.heap_size_limit),
+            self.interval_ms,
+            self.trace_samples.iter(),
+            self.trace_gcs.iter(),
+        )
     }
 
     /// The newest `samples` samples and `gcs` full GCs of the trace with its totals;
@@ -736,7 +479,7 @@ impl Engine {
         TraceTail {
             total_samples: self.trace_samples.len(),
             total_gc: self.trace_gcs.len(),
-            first_sample_at: self.trace_samples.iter().next().map(|s| s.t),
+            first_sample_at: self.trace_samples.iter().next().map(|s| s.t_ms),
             trace: Trace {
                 version: Some(1),
                 limit_bytes: Some(self.limit.bytes as f64),
@@ -792,9 +535,9 @@ impl Engine {
     /// When the heap (where V8 aborts) and resident memory (the limit) run out.
     fn time_to_limit(&self, state: &LeakState) -> leak::TimeToLimit {
         let heap = self.heap.and_then(|(_, h)| {
-            let room = h
-                .heap_size_limit
-                .saturating_sub(YOUNG_GENERATION_RESERVE.min(h.heap_size_limit / 2));
+            let room = h.heap_size_limit.saturating_sub(
+                alert_rules::YOUNG_GENERATION_RESERVE_BYTES.min(h.heap_size_limit / 2),
+            );
             leak::time_to_limit::heap(&state.heap, room as f64)
         });
         let resident = leak::time_to_limit::resident(
@@ -847,10 +590,18 @@ impl Engine {
         }
     }
 
-    fn evaluate(&mut self, now: u64) -> Vec<Event> {
+    /// The status follows the pressure with hysteresis; while a gc_failure alert is
+    /// active (full collections no longer free the heap near V8's limit: V8 aborts
+    /// soon, and under CPU contention well before the old generation is full) the
+    /// status is at least that alert's level.
+    fn evaluate(&mut self, now: u64, trigger: StatusTrigger) -> Vec<Event> {
         let p = self.pressure();
         let (worst, source) = p.worst();
-        let next = self.thresholds.next(self.level, worst);
+        let floor = self
+            .alerts
+            .active_level(AlertType::GcFailure)
+            .unwrap_or(Level::Healthy);
+        let next = self.thresholds.next(self.level, worst).max(floor);
         if next == self.level {
             return Vec::new();
         }
@@ -865,9 +616,10 @@ impl Engine {
             usage_percentage: p.usage,
             heap_usage_percentage: p.heap,
             pressure_source: source,
+            trigger,
             timestamp: now,
         };
-        let alert = self.status_alert(&change);
+        let alert = alert_rules::high_usage(&mut self.alerts, self.limit.bytes, &change);
         std::iter::once(Event::Status(change))
             .chain(alert)
             .collect()
@@ -886,6 +638,35 @@ impl Engine {
 
     pub fn note_proactive_gc(&mut self, now: u64) {
         self.last_proactive_gc = Some(now);
+    }
+
+    /// Whether a proactive cleanup may start now (`mono_ms`: a monotonic clock), at most
+    /// once per `cooldown_ms`; starts the cooldown when it may.
+    pub fn cleanup_may_start(&mut self, mono_ms: u64, cooldown_ms: u64) -> bool {
+        self.cooldowns
+            .try_start(Cooldown::Cleanup, cooldown_ms, mono_ms)
+    }
+
+    /// Whether an automatic leak-site attribution is due: a leak is flagged (confirmed;
+    /// no separate score gates it) and none started within `every_ms` on the monotonic
+    /// clock `mono_ms`. Starts the cooldown when due.
+    pub fn auto_attribution_due(&mut self, every_ms: u64, mono_ms: u64) -> bool {
+        self.leak_detection
+            && self.detector.state().leak_suspected
+            && self
+                .cooldowns
+                .try_start(Cooldown::Attribution, every_ms, mono_ms)
+    }
+
+    /// The status and pressure figures the per-request middleware needs, without
+    /// building the report: (status, usage %, pressure %).
+    pub fn pressure_snapshot(&self) -> (Level, f64, f64) {
+        let p = self.pressure();
+        (
+            self.level,
+            finite::clamp(p.usage),
+            finite::clamp(p.worst().0),
+        )
     }
 
     fn trend(&self) -> TrendReport {
@@ -938,12 +719,12 @@ impl Engine {
         }
         let current_usage = CurrentUsage {
             heap_used: h.heap_used,
-            heap_total: h.heap_total,
-            external: h.external,
-            array_buffers: h.array_buffers,
-            rss: n.rss,
-            working_set: n.working_set,
-            cgroup_usage: n.cgroup_usage,
+            heap_total: h.heap_total_bytes,
+            external: h.external_bytes,
+            array_buffers: h.array_buffers_bytes,
+            rss: n.rss_bytes,
+            working_set: n.working_set_bytes,
+            cgroup_usage: n.cgroup_usage_bytes,
             resident_bytes: self.resident_bytes(&n),
             limit_bytes: self.limit.bytes,
             limit_source: self.limit.source,
@@ -979,9 +760,29 @@ impl Engine {
             },
             resident_sample_age_ms: self.native.map(|(t, _)| now.saturating_sub(t)),
             heap_sample_age_ms: self.heap.map(|(t, _)| now.saturating_sub(t)),
+            event_loop: self.event_loop(now),
+            sampler: self.sampler,
             gc_available: self.gc_available,
             recommendations,
+            debug: EngineDebug {
+                analysis_thread: self.analysis_thread.clone(),
+                heap_samples: self.heap_samples,
+                sampler_restarts: self.sampler_restarts,
+            },
         }
+    }
+
+    /// `report` built earlier (on the sampler thread), brought up to `now`: the
+    /// figures that age (timestamps, sample ages, the event loop) are recomputed.
+    pub fn refresh_report(&self, mut r: HealthReport, now: u64) -> HealthReport {
+        r.timestamp = now;
+        r.resident_sample_age_ms = self.native.map(|(t, _)| now.saturating_sub(t));
+        r.heap_sample_age_ms = self.heap.map(|(t, _)| now.saturating_sub(t));
+        r.event_loop = self.event_loop(now);
+        r.sampler = self.sampler;
+        r.debug.sampler_restarts = self.sampler_restarts;
+        r.gc_stats = self.gc.report(now);
+        r
     }
 }
 
@@ -997,7 +798,9 @@ fn keep_newer<T: Clone>(ring: &mut Ring<T>, keep: impl Fn(&T) -> bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::alerts::AlertType;
     use crate::engine::config::{resolve, Input};
+    use crate::engine::gc::GcKind;
     use crate::engine::limit::LimitSource;
     use crate::engine::platform::HostFacts;
     use std::collections::BTreeMap;
@@ -1023,7 +826,7 @@ mod tests {
 
     fn rss(mb: u64) -> NativeSample {
         NativeSample {
-            rss: mb * MB,
+            rss_bytes: mb * MB,
             ..Default::default()
         }
     }
@@ -1031,7 +834,7 @@ mod tests {
     fn heap(used_mb: u64, limit_mb: u64) -> HeapSample {
         HeapSample {
             heap_used: used_mb * MB,
-            heap_total: used_mb * MB * 2,
+            heap_total_bytes: used_mb * MB * 2,
             heap_size_limit: limit_mb * MB,
             ..Default::default()
         }
@@ -1050,7 +853,7 @@ mod tests {
         let tail = e.trace_tail(60, 20);
         assert_eq!(tail.total_samples, whole.samples.len());
         assert_eq!(tail.total_gc, whole.gc.len());
-        assert_eq!(tail.first_sample_at, Some(whole.samples[0].t));
+        assert_eq!(tail.first_sample_at, Some(whole.samples[0].t_ms));
         assert_eq!(
             tail.trace.samples,
             whole.samples[whole.samples.len() - 60..].to_vec()
@@ -1104,39 +907,179 @@ mod tests {
 
     fn full_gc(t: u64, before_mb: u64, after_mb: u64) -> GcEvent {
         GcEvent {
-            timestamp: t,
+            t_ms: t,
             kind: GcKind::Major,
             duration_ms: 50.0,
             forced: false,
-            heap_before: Some(before_mb * MB),
-            heap_after: Some(after_mb * MB),
+            heap_before_bytes: Some(before_mb * MB),
+            heap_after_bytes: Some(after_mb * MB),
         }
+    }
+
+    fn gc_alerts(ev: Vec<Event>) -> Vec<AlertEvent> {
+        ev.into_iter()
+            .filter_map(|e| match e {
+                Event::Alert(a) if a.alert.kind == AlertType::GcFailure => Some(a),
+                _ => None,
+            })
+            .collect()
     }
 
     #[test]
     fn ineffective_collections_near_the_heap_limit_raise_gc_failure() {
         let mut e = engine(serde_json::json!({}), 1000, LimitSource::Override);
         e.ingest_heap(0, heap(230, 256));
-        assert!(e
-            .record_full_gc(full_gc(1_000, 232, 230), None, None)
-            .is_empty());
-        assert!(e
-            .record_full_gc(full_gc(2_000, 233, 231), None, None)
-            .is_empty());
-        let ev = e.record_full_gc(full_gc(3_000, 234, 232), None, None);
+        assert!(gc_alerts(e.record_full_gc(full_gc(1_000, 232, 230), None, None)).is_empty());
+        assert!(gc_alerts(e.record_full_gc(full_gc(2_000, 233, 231), None, None)).is_empty());
+        let ev = gc_alerts(e.record_full_gc(full_gc(3_000, 234, 232), None, None));
         match &ev[..] {
-            [Event::Alert(a)] => {
-                assert_eq!(
-                    (a.alert.kind, a.alert.level),
-                    (AlertType::GcFailure, Level::Emergency)
-                );
+            [a] => {
+                assert_eq!(a.alert.level, Level::Emergency);
                 assert!(a.alert.message.contains("GC failure"));
             }
             other => panic!("{other:?}"),
         }
+        assert_eq!(e.level(), Level::Emergency);
         // A collection that frees a lot resolves it.
-        let ev = e.record_full_gc(full_gc(4_000, 234, 120), None, None);
-        assert!(matches!(&ev[..], [Event::Alert(a)] if a.kind == "alertResolved"));
+        let ev = gc_alerts(e.record_full_gc(full_gc(4_000, 234, 120), None, None));
+        assert!(matches!(&ev[..], [a] if a.kind == "alertResolved"));
+    }
+
+    #[test]
+    fn a_gc_failure_holds_the_status_at_its_level() {
+        // V8 can abort with the old generation at 82 % of its room when its mutator
+        // utilization is low: the status must not wait for the thresholds then.
+        let mut e = engine(serde_json::json!({}), 4000, LimitSource::Override);
+        e.ingest_heap(0, heap(60, 144));
+        let mb = |x: u64| Some(x * MB);
+        e.record_full_gc(full_gc(100, 80, 79), mb(78), None);
+        e.record_full_gc(full_gc(200, 80, 79), mb(78), None);
+        assert_eq!(
+            e.level(),
+            Level::Warning,
+            "78/96 = 81 %: warning by the thresholds"
+        );
+        let ev = e.record_full_gc(full_gc(300, 80, 79), mb(79), None);
+        match &ev[..] {
+            [Event::Status(s), Event::Alert(_), Event::Alert(g)] => {
+                assert_eq!(
+                    (s.previous, s.current, s.trigger),
+                    (Level::Warning, Level::Critical, StatusTrigger::FullGc)
+                );
+                assert_eq!(
+                    (g.alert.kind, g.alert.level),
+                    (AlertType::GcFailure, Level::Critical)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Collections free memory again: the alert resolves and the status follows the thresholds.
+        let ev = e.record_full_gc(full_gc(400, 80, 30), mb(29), None);
+        assert!(
+            matches!(&ev[0], Event::Status(s) if s.current == Level::Healthy),
+            "{ev:?}"
+        );
+    }
+
+    #[test]
+    fn a_full_collection_moves_the_heap_side_of_the_status_at_once() {
+        // --max-old-space-size=96: V8's limit is 144 MB (96 + 48 of young generation).
+        let mut e = engine(serde_json::json!({}), 4000, LimitSource::Override);
+        e.ingest_native(0, rss(200));
+        assert!(
+            e.ingest_heap(0, heap(60, 144)).is_empty(),
+            "60/144 = 42 %: healthy"
+        );
+        // Between samples, a full collection leaves 88 MB live of the old generation's
+        // 96 MB room: critical at once, without waiting for the next sample.
+        let ev = e.record_full_gc(full_gc(500, 95, 90), Some(88 * MB), None);
+        match &ev[0] {
+            Event::Status(s) => {
+                assert_eq!((s.previous, s.current), (Level::Healthy, Level::Critical));
+                assert_eq!(s.trigger, StatusTrigger::FullGc);
+                assert_eq!(s.pressure_source, PressureSource::Heap);
+                assert!((s.heap_usage_percentage - 88.0 / 96.0 * 100.0).abs() < 1e-9);
+            }
+            other => panic!("{other:?}"),
+        }
+        let ev = e.record_full_gc(full_gc(800, 96, 95), Some(93 * MB), None);
+        assert!(
+            matches!(&ev[0], Event::Status(s) if s.current == Level::Emergency),
+            "{ev:?}"
+        );
+        // A collection that frees most of it lets the status fall again.
+        let ev = e.record_full_gc(full_gc(900, 96, 30), Some(28 * MB), None);
+        assert!(
+            matches!(&ev[0], Event::Status(s) if s.current == Level::Healthy),
+            "{ev:?}"
+        );
+    }
+
+    #[test]
+    fn the_old_generation_read_after_collections_moves_the_status_while_the_heap_is_high() {
+        let mut e = engine(serde_json::json!({}), 4000, LimitSource::Override);
+        e.ingest_heap(0, heap(20, 144));
+        // The local preset here: warning at 80 %, so readings start at 70 %.
+        assert!(!e.heap_watch(), "20/144 = 14 %");
+        e.ingest_heap(1, heap(99, 144));
+        assert!(!e.heap_watch(), "99/144 = 68.75 %");
+        e.ingest_heap(2, heap(101, 144));
+        assert!(e.heap_watch(), "101/144 = 70.1 %");
+        let ev = e.note_old_generation(10, 93 * MB);
+        assert!(
+            matches!(&ev[0], Event::Status(s) if s.current == Level::Emergency && s.trigger == StatusTrigger::Gc),
+            "{ev:?}"
+        );
+        assert!(
+            e.note_old_generation(11, 0).is_empty(),
+            "0 is unknown, not empty"
+        );
+    }
+
+    #[test]
+    fn a_heap_read_the_js_thread_does_not_answer_is_a_blocked_event_loop() {
+        let mut e = engine(
+            serde_json::json!({"monitoringIntervalMs": 500}),
+            1000,
+            LimitSource::Override,
+        );
+        assert_eq!(e.blocked_threshold_ms(), EVENT_LOOP_BLOCKED_MS);
+        e.ingest_native(0, rss(100));
+        e.note_heap_requested(0);
+        assert!(
+            e.ingest_heap(20, heap(10, 256)).is_empty(),
+            "answered in 20 ms"
+        );
+        assert!(!e.event_loop(20).blocked);
+        e.note_heap_requested(500);
+        e.note_heap_requested(1_000); // still the first ask
+        assert!(
+            e.check_event_loop(1_400).is_none(),
+            "900 ms: under the threshold"
+        );
+        match e.ingest_native(1_600, rss(100)).as_slice() {
+            [Event::Alert(a)] => assert_eq!(a.alert.kind, AlertType::EventLoopBlocked),
+            other => panic!("{other:?}"),
+        }
+        let r = e.report(3_500);
+        assert!(r.event_loop.blocked);
+        assert_eq!(r.event_loop.blocked_for_ms, 3_000);
+        assert_eq!(r.heap_sample_age_ms, Some(3_480));
+        // The thread answers: resolved, and the longest block is kept.
+        let ev = e.ingest_heap(3_600, heap(10, 256));
+        assert!(
+            matches!(&ev[0], Event::Alert(a) if a.kind == "alertResolved" && a.alert.kind == AlertType::EventLoopBlocked),
+            "{ev:?}"
+        );
+        let r = e.report(3_700);
+        assert!(!r.event_loop.blocked);
+        assert_eq!(r.event_loop.blocked_for_ms, 0);
+        assert_eq!(r.event_loop.longest_blocked_ms, 3_100);
+        assert!(e
+            .alerts()
+            .history
+            .iter()
+            .any(|a| a.kind == AlertType::EventLoopBlocked && !a.resolved));
     }
 
     #[test]
@@ -1188,9 +1131,9 @@ mod tests {
     #[test]
     fn working_set_is_used_under_a_cgroup_limit_only() {
         let s = NativeSample {
-            rss: 100 * MB,
-            cgroup_usage: Some(400 * MB),
-            working_set: Some(300 * MB),
+            rss_bytes: 100 * MB,
+            cgroup_usage_bytes: Some(400 * MB),
+            working_set_bytes: Some(300 * MB),
         };
         let mut e = engine(serde_json::json!({}), 1000, LimitSource::CgroupV2);
         e.ingest_native(0, s);
@@ -1224,6 +1167,68 @@ mod tests {
         off.set_gc_available(true);
         off.ingest_native(0, rss(99));
         assert!(!off.proactive_gc_due(0));
+    }
+
+    #[test]
+    fn cleanup_and_attribution_cooldowns_run_on_the_clock_passed_in() {
+        let mut e = engine(serde_json::json!({}), 1000, LimitSource::Override);
+        assert!(e.cleanup_may_start(0, 60_000));
+        assert!(!e.cleanup_may_start(59_999, 60_000));
+        assert!(e.cleanup_may_start(60_000, 60_000));
+        // No leak flagged: no attribution, and no cooldown started.
+        assert!(!e.auto_attribution_due(600_000, 0));
+    }
+
+    #[test]
+    fn attribution_is_due_once_per_cooldown_while_a_leak_is_flagged() {
+        let mut e = engine(
+            serde_json::json!({"monitoringIntervalMs": 1000}),
+            4000,
+            LimitSource::Override,
+        );
+        // A live set growing 200 KB/s, confirmed by a forced full collection every 5 s.
+        let mut flagged_at = None;
+        for i in 0..600u64 {
+            let now = 1_000_000 + i * 1000;
+            let live = 50 * MB + i * 200 * 1024;
+            e.ingest_native(
+                now,
+                NativeSample {
+                    rss_bytes: live + 40 * MB,
+                    ..rss(0)
+                },
+            );
+            e.ingest_heap(
+                now,
+                HeapSample {
+                    heap_used: live + (i % 5) * MB,
+                    ..heap(0, 4000)
+                },
+            );
+            if i % 5 == 4 {
+                let gc = GcEvent {
+                    forced: true,
+                    ..full_gc(now, (live + 5 * MB) / MB, live / MB)
+                };
+                e.record_full_gc(gc, Some(live), Some(MB));
+            }
+            if flagged_at.is_none() && e.detector.state().leak_suspected {
+                flagged_at = Some(i);
+                break;
+            }
+        }
+        assert!(
+            flagged_at.is_some(),
+            "the growing live set was never flagged"
+        );
+        // Due at once on a confirmed leak, then held back for every_ms on the clock passed in.
+        assert!(e.auto_attribution_due(600_000, 5_000));
+        assert!(!e.auto_attribution_due(600_000, 5_001));
+        assert!(!e.auto_attribution_due(600_000, 604_999));
+        assert!(e.auto_attribution_due(600_000, 605_000));
+        // Off when leak detection is off.
+        e.leak_detection = false;
+        assert!(!e.auto_attribution_due(0, 2_000_000));
     }
 
     #[test]
@@ -1284,7 +1289,7 @@ mod tests {
         assert!(after.is_increasing && after.enough_data);
         let trace = e.export_trace();
         assert_eq!(trace.samples.len() as u64, keep / 1000 + 1);
-        assert_eq!(trace.samples[0].t as u64, 1_000_000 + 1199 * 1000 - keep);
+        assert_eq!(trace.samples[0].t_ms as u64, 1_000_000 + 1199 * 1000 - keep);
     }
 
     #[test]
@@ -1307,7 +1312,60 @@ mod tests {
         assert_eq!(r.status, Level::Healthy);
         assert_eq!(r.current_usage.usage_percentage, 0.0);
         assert_eq!(r.resident_sample_age_ms, None);
-        let json = serde_json::to_string(&r).unwrap();
-        assert!(!json.contains("NaN"));
+        // serde_json writes a NaN as null (never "NaN"): look at the values instead.
+        let v = serde_json::to_value(&r).unwrap();
+        for p in [
+            "/currentUsage/usagePercentage",
+            "/currentUsage/heapUsagePercentage",
+            "/trend/averageUsage",
+            "/gcStats/averageDuration",
+        ] {
+            assert!(
+                v.pointer(p).is_some_and(|x| x.is_number()),
+                "{p}: {:?}",
+                v.pointer(p)
+            );
+        }
+        assert!(v["trend"]["minutesToLimit"].is_null(), "unknown: null");
+    }
+
+    #[test]
+    fn degenerate_inputs_give_numbers_where_the_types_say_number() {
+        // A zero limit and zero heap limit make every ratio 0/0 or x/0 unless guarded;
+        // serde_json would write a NaN or an infinity as null.
+        let mut e = engine(serde_json::json!({}), 0, LimitSource::Override);
+        e.ingest_native(0, rss(0));
+        e.ingest_heap(0, heap(0, 0));
+        e.record_gc(GcEvent {
+            t_ms: 0,
+            kind: GcKind::Minor,
+            duration_ms: f64::NAN,
+            forced: false,
+            heap_before_bytes: None,
+            heap_after_bytes: None,
+        });
+        let v = serde_json::to_value(e.report(0)).unwrap();
+        let numbers = [
+            "/currentUsage/usagePercentage",
+            "/currentUsage/heapUsagePercentage",
+            "/currentUsage/pressurePercentage",
+            "/trend/timeWindow",
+            "/trend/averageUsage",
+            "/trend/peakUsage",
+            "/trend/growthRate",
+            "/trend/growthRateBytesPerSec",
+            "/trend/growthRateLowBytesPerSec",
+            "/trend/confidence",
+            "/gcStats/averageDuration",
+            "/gcStats/pauseTimePercent",
+            "/thresholds/warning",
+        ];
+        for p in numbers {
+            assert!(
+                v.pointer(p).is_some_and(|x| x.is_number()),
+                "{p}: {:?}",
+                v.pointer(p)
+            );
+        }
     }
 }

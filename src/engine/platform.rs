@@ -62,11 +62,23 @@ pub fn preset(platform: Platform) -> Preset {
     }
 }
 
-/// Facts about the host that the binding reads (files) and passes in.
+/// Facts about the host that `sys` reads (files) and passes in.
 #[derive(Debug, Clone, Default)]
 pub struct HostFacts {
     /// A container was detected (/.dockerenv, a container cgroup, Kubernetes, a cgroup limit).
     pub container: Option<String>,
+}
+
+impl HostFacts {
+    /// The container evidence from files (`from_files`), else Kubernetes' service
+    /// variable (every pod has it).
+    pub fn new(env: &BTreeMap<String, String>, from_files: Option<String>) -> HostFacts {
+        let container = from_files.or_else(|| {
+            non_empty(env, "KUBERNETES_SERVICE_HOST")
+                .map(|_| "KUBERNETES_SERVICE_HOST is set".to_string())
+        });
+        HostFacts { container }
+    }
 }
 
 /// The detected platform and a sentence saying why.
@@ -201,6 +213,22 @@ mod tests {
             &HostFacts::default(),
         );
         assert_eq!(d.platform, Platform::Other);
+    }
+
+    #[test]
+    fn kubernetes_counts_as_a_container_when_files_say_nothing() {
+        let h = HostFacts::new(&env(&[("KUBERNETES_SERVICE_HOST", "10.0.0.1")]), None);
+        assert_eq!(
+            h.container.as_deref(),
+            Some("KUBERNETES_SERVICE_HOST is set")
+        );
+        let h = HostFacts::new(&env(&[("KUBERNETES_SERVICE_HOST", " ")]), None);
+        assert_eq!(h.container, None);
+        let h = HostFacts::new(
+            &env(&[("KUBERNETES_SERVICE_HOST", "x")]),
+            Some("/.dockerenv exists".into()),
+        );
+        assert_eq!(h.container.as_deref(), Some("/.dockerenv exists"));
     }
 
     #[test]

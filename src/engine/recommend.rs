@@ -2,8 +2,8 @@
 
 use super::leak::{LeakState, Signal};
 use super::limit::LimitSource;
-use super::monitor::{CurrentUsage, PressureSource, TrendReport};
 use super::platform::Platform;
+use super::report::{CurrentUsage, PressureSource, TrendReport};
 use super::status::Level;
 
 pub struct Facts<'a> {

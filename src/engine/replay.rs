@@ -3,7 +3,8 @@
 use super::config::Config;
 use super::gc::{GcEvent, GcKind};
 use super::limit::{Limit, LimitSource};
-use super::monitor::{Engine, Event, HeapSample, LeakReport, NativeSample, TrendReport};
+use super::monitor::Engine;
+use super::report::{Event, HeapSample, LeakReport, NativeSample, TrendReport};
 use super::trace::{self, Trace, TraceGc};
 use serde::Serialize;
 
@@ -47,22 +48,65 @@ pub fn inferred_interval_ms(t: &Trace) -> u64 {
     let gaps: Vec<f64> = t
         .samples
         .windows(2)
-        .map(|w| w[1].t - w[0].t)
+        .map(|w| w[1].t_ms - w[0].t_ms)
         .filter(|g| *g > 0.0)
         .collect();
     super::stats::median(&gaps).map_or(1_000, |g| g.round().clamp(1.0, 3_600_000.0) as u64)
 }
 
-fn gc_event(g: &TraceGc) -> Option<GcEvent> {
-    let kind = GcKind::from_index(trace::kind_index(&g.kind)?)?;
-    Some(GcEvent {
-        timestamp: g.t.round() as u64,
-        kind,
-        duration_ms: g.duration,
+fn gc_event(g: &TraceGc) -> GcEvent {
+    GcEvent {
+        t_ms: g.t_ms.round() as u64,
+        kind: g.kind,
+        duration_ms: g.duration_ms,
         forced: g.forced,
-        heap_before: g.heap_before.map(|v| v as u64),
-        heap_after: g.heap_after.map(|v| v as u64),
+        heap_before_bytes: g.heap_before_bytes.map(|v| v as u64),
+        heap_after_bytes: g.heap_after_bytes.map(|v| v as u64),
+    }
+}
+
+/// Replays a trace given as JSON with `options` (an object or null): the settings of
+/// `analyzeTrace`. Replays do not depend on the machine: the "other" platform preset
+/// unless options say otherwise; the interval is the trace's (or inferred from its
+/// samples) unless `monitoringIntervalMs` is given; the limit is `memoryLimitMb` or
+/// the trace's `limitBytes`.
+pub fn analyze_json(
+    trace: serde_json::Value,
+    options: &serde_json::Value,
+) -> Result<Analysis, Vec<String>> {
+    let parsed = trace::from_json(trace)?;
+    trace::validate(&parsed)?;
+    let empty = serde_json::Map::new();
+    let opts = match options {
+        serde_json::Value::Object(m) => m,
+        serde_json::Value::Null => &empty,
+        other => return Err(vec![format!("options={other} is not an object")]),
+    };
+    let env: std::collections::BTreeMap<String, String> =
+        [("NODE_ENV".to_string(), "production".to_string())].into();
+    let mut config = super::config::resolve(&super::config::Input {
+        options: opts,
+        env: &env,
+        host: &super::platform::HostFacts::default(),
     })
+    .map_err(|problems| problems.into_iter().map(|p| p.message).collect::<Vec<_>>())?;
+    if config
+        .sources
+        .get("monitoringIntervalMs")
+        .map(String::as_str)
+        != Some("option")
+    {
+        config.monitoring_interval_ms = inferred_interval_ms(&parsed);
+    }
+    let Some(limit) = config
+        .memory_limit_bytes
+        .or(parsed.limit_bytes.map(|b| b as u64))
+    else {
+        return Err(vec![
+            "the trace has no limitBytes: pass options.memoryLimitMb".into(),
+        ]);
+    };
+    analyze(&parsed, &config, limit)
 }
 
 /// Replays a validated trace with `config` (its interval and limit already chosen).
@@ -83,11 +127,11 @@ pub fn analyze_with(
     let t = &filled_trace;
     let full_gcs =
         t.gc.iter()
-            .filter(|g| g.forced || g.kind == "major")
+            .filter(|g| g.forced || g.kind == super::gc::GcKind::Major)
             .count();
     let start = t.samples[0]
-        .t
-        .min(t.gc.first().map_or(f64::INFINITY, |g| g.t))
+        .t_ms
+        .min(t.gc.first().map_or(f64::INFINITY, |g| g.t_ms))
         .round() as u64;
     let limit = Limit {
         bytes: limit_bytes,
@@ -104,40 +148,39 @@ pub fn analyze_with(
     let mut flagged = false;
     let mut gi = 0;
     for s in &t.samples {
-        while gi < t.gc.len() && t.gc[gi].t <= s.t {
+        while gi < t.gc.len() && t.gc[gi].t_ms <= s.t_ms {
             let g = &t.gc[gi];
-            if let Some(e) = gc_event(g) {
-                if e.kind == GcKind::Major || e.forced {
-                    engine.record_full_gc(
-                        e,
-                        g.old_generation_after.map(|v| v as u64),
-                        g.external_after.map(|v| v as u64),
-                    );
-                } else {
-                    engine.record_gc(e);
-                }
+            let e = gc_event(g);
+            if e.kind == GcKind::Major || e.forced {
+                events.extend(engine.record_full_gc(
+                    e,
+                    g.old_generation_after_bytes.map(|v| v as u64),
+                    g.external_after_bytes.map(|v| v as u64),
+                ));
+            } else {
+                engine.record_gc(e);
             }
             gi += 1;
         }
-        let now = s.t.round() as u64;
+        let now = s.t_ms.round() as u64;
         events.extend(engine.ingest_native(
             now,
             NativeSample {
-                rss: s.rss as u64,
-                cgroup_usage: None,
-                working_set: None,
+                rss_bytes: s.rss_bytes as u64,
+                cgroup_usage_bytes: None,
+                working_set_bytes: None,
             },
         ));
         let new = engine.ingest_heap(
             now,
             HeapSample {
-                heap_used: s.heap_used as u64,
-                heap_total: s.heap_total as u64,
-                external: s.external as u64,
-                array_buffers: s.array_buffers as u64,
+                heap_used: s.heap_used_bytes as u64,
+                heap_total_bytes: s.heap_total_bytes as u64,
+                external_bytes: s.external_bytes as u64,
+                array_buffers_bytes: s.array_buffers_bytes as u64,
                 heap_size_limit: heap_limit,
                 detached_contexts: 0,
-                old_generation: s.old_generation.map_or(0, |v| v as u64),
+                old_generation_bytes: s.old_generation_bytes.map_or(0, |v| v as u64),
             },
         );
         let leak_changed = new.iter().any(|e| matches!(e, Event::Leak(_)));
@@ -156,7 +199,7 @@ pub fn analyze_with(
             }
         }
     }
-    let end = t.samples.last().map_or(start, |s| s.t.round() as u64);
+    let end = t.samples.last().map_or(start, |s| s.t_ms.round() as u64);
     let report = engine.report(end);
     let leak = engine.leak_report(end);
     let notes = super::leak::foreign::notes(&leak.state, full_gcs, filled);

@@ -1,6 +1,7 @@
 //! Recorded traces: what the manager exports and what `analyzeTrace` replays.
 //! Validation names the field and index of every bad value.
 
+use super::gc::GcKind;
 use serde::{Deserialize, Serialize};
 
 /// Largest trace accepted for replay.
@@ -14,34 +15,58 @@ const MAX_BYTES: f64 = 9_007_199_254_740_992.0;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TraceSample {
-    pub t: f64,
-    pub heap_used: f64,
-    pub heap_total: f64,
-    pub rss: f64,
-    pub external: f64,
-    pub array_buffers: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old_generation: Option<f64>,
+    #[serde(rename = "t")]
+    pub t_ms: f64,
+    #[serde(rename = "heapUsed")]
+    pub heap_used_bytes: f64,
+    #[serde(rename = "heapTotal")]
+    pub heap_total_bytes: f64,
+    #[serde(rename = "rss")]
+    pub rss_bytes: f64,
+    #[serde(rename = "external")]
+    pub external_bytes: f64,
+    #[serde(rename = "arrayBuffers")]
+    pub array_buffers_bytes: f64,
+    #[serde(
+        rename = "oldGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub old_generation_bytes: Option<f64>,
 }
 
-/// One collection: kind is "minor", "major", "incremental" or "weakCallbacks"; the
-/// optional sizes are read just after it.
+/// One collection: kind is "minor", "major", "incremental" or "weakCallbacks"
+/// ([`GcKind`]); the optional sizes are read just after it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TraceGc {
-    pub t: f64,
-    pub kind: String,
-    pub duration: f64,
+    #[serde(rename = "t")]
+    pub t_ms: f64,
+    pub kind: GcKind,
+    #[serde(rename = "duration")]
+    pub duration_ms: f64,
     #[serde(default)]
     pub forced: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heap_before: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heap_after: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old_generation_after: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_after: Option<f64>,
+    #[serde(
+        rename = "heapBefore",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub heap_before_bytes: Option<f64>,
+    #[serde(rename = "heapAfter", default, skip_serializing_if = "Option::is_none")]
+    pub heap_after_bytes: Option<f64>,
+    #[serde(
+        rename = "oldGenerationAfter",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub old_generation_after_bytes: Option<f64>,
+    #[serde(
+        rename = "externalAfter",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub external_after_bytes: Option<f64>,
 }
 
 /// A whole trace. `limitBytes`, `heapSizeLimit` and `intervalMs` are optional for
@@ -144,17 +169,17 @@ pub fn validate(trace: &Trace) -> Result<(), Vec<String>> {
         if errors.len() >= 20 {
             break;
         }
-        check_time(&mut errors, "samples", i, s.t, &mut prev);
+        check_time(&mut errors, "samples", i, s.t_ms, &mut prev);
         for (f, v) in [
-            ("heapUsed", s.heap_used),
-            ("heapTotal", s.heap_total),
-            ("rss", s.rss),
-            ("external", s.external),
-            ("arrayBuffers", s.array_buffers),
+            ("heapUsed", s.heap_used_bytes),
+            ("heapTotal", s.heap_total_bytes),
+            ("rss", s.rss_bytes),
+            ("external", s.external_bytes),
+            ("arrayBuffers", s.array_buffers_bytes),
         ] {
             check_bytes(&mut errors, &format!("samples[{i}].{f}"), v);
         }
-        if let Some(v) = s.old_generation {
+        if let Some(v) = s.old_generation_bytes {
             check_bytes(&mut errors, &format!("samples[{i}].oldGeneration"), v);
         }
     }
@@ -163,24 +188,18 @@ pub fn validate(trace: &Trace) -> Result<(), Vec<String>> {
         if errors.len() >= 20 {
             break;
         }
-        check_time(&mut errors, "gc", i, g.t, &mut prev);
-        if kind_index(&g.kind).is_none() {
-            errors.push(format!(
-                "gc[{i}].kind={:?} is not a GC kind; accepted: \"minor\", \"major\", \"incremental\", \"weakCallbacks\"",
-                g.kind
-            ));
-        }
-        if !g.duration.is_finite() || g.duration < 0.0 {
+        check_time(&mut errors, "gc", i, g.t_ms, &mut prev);
+        if !g.duration_ms.is_finite() || g.duration_ms < 0.0 {
             errors.push(format!(
                 "gc[{i}].duration={} must be a finite, non-negative number of ms",
-                g.duration
+                g.duration_ms
             ));
         }
         for (f, v) in [
-            ("heapBefore", g.heap_before),
-            ("heapAfter", g.heap_after),
-            ("oldGenerationAfter", g.old_generation_after),
-            ("externalAfter", g.external_after),
+            ("heapBefore", g.heap_before_bytes),
+            ("heapAfter", g.heap_after_bytes),
+            ("oldGenerationAfter", g.old_generation_after_bytes),
+            ("externalAfter", g.external_after_bytes),
         ] {
             if let Some(v) = v {
                 check_bytes(&mut errors, &format!("gc[{i}].{f}"), v);
@@ -194,30 +213,44 @@ pub fn validate(trace: &Trace) -> Result<(), Vec<String>> {
     }
 }
 
-/// "minor" → 0, "major" → 1, "incremental" → 2, "weakCallbacks" → 3.
-pub fn kind_index(kind: &str) -> Option<u32> {
-    match kind {
-        "minor" => Some(0),
-        "major" => Some(1),
-        "incremental" => Some(2),
-        "weakCallbacks" => Some(3),
-        _ => None,
+/// Parses a trace from JSON. A GC kind that is not one of [`GcKind`]'s names is
+/// reported with its index (serde alone would name neither the field nor the entry).
+pub fn from_json(v: serde_json::Value) -> Result<Trace, Vec<String>> {
+    let mut errors = Vec::new();
+    if let Some(gcs) = v.get("gc").and_then(|g| g.as_array()) {
+        for (i, g) in gcs.iter().enumerate() {
+            let kind = g.get("kind").cloned().unwrap_or(serde_json::Value::Null);
+            if serde_json::from_value::<GcKind>(kind.clone()).is_err() && errors.len() < 20 {
+                errors.push(format!(
+                    "gc[{i}].kind={kind} is not a GC kind; accepted: {}",
+                    GcKind::ALL
+                        .iter()
+                        .map(|k| format!("\"{}\"", k.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
     }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    serde_json::from_value(v).map_err(|e| vec![format!("trace is not a valid trace: {e}")])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn sample(t: f64) -> TraceSample {
+    fn sample(t_ms: f64) -> TraceSample {
         TraceSample {
-            t,
-            heap_used: 1.0,
-            heap_total: 2.0,
-            rss: 3.0,
-            external: 0.0,
-            array_buffers: 0.0,
-            old_generation: None,
+            t_ms,
+            heap_used_bytes: 1.0,
+            heap_total_bytes: 2.0,
+            rss_bytes: 3.0,
+            external_bytes: 0.0,
+            array_buffers_bytes: 0.0,
+            old_generation_bytes: None,
         }
     }
 
@@ -249,8 +282,8 @@ mod tests {
             "{e:?}"
         );
         let mut s = sample(0.0);
-        s.heap_used = f64::NAN;
-        s.rss = -1.0;
+        s.heap_used_bytes = f64::NAN;
+        s.rss_bytes = -1.0;
         let e = validate(&trace(vec![s])).unwrap_err();
         assert!(
             e.iter().any(|m| m.contains("samples[0].heapUsed=NaN")),
@@ -267,24 +300,45 @@ mod tests {
     fn rejects_bad_gc_events() {
         let mut t = trace(vec![sample(0.0)]);
         t.gc.push(TraceGc {
-            t: 1.0,
-            kind: "full".into(),
-            duration: -2.0,
+            t_ms: 1.0,
+            kind: GcKind::Major,
+            duration_ms: -2.0,
             forced: false,
-            heap_before: None,
-            heap_after: Some(f64::INFINITY),
-            old_generation_after: None,
-            external_after: None,
+            heap_before_bytes: None,
+            heap_after_bytes: Some(f64::INFINITY),
+            old_generation_after_bytes: None,
+            external_after_bytes: None,
         });
         let e = validate(&t).unwrap_err();
-        assert_eq!(e.len(), 3, "{e:?}");
-        assert!(e[0].contains("gc[0].kind=\"full\""));
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].contains("gc[0].duration=-2"), "{e:?}");
+        assert!(e[1].contains("gc[0].heapAfter=inf"), "{e:?}");
+    }
+
+    #[test]
+    fn names_an_unknown_gc_kind_with_its_index() {
+        let v = serde_json::json!({
+            "samples": [{"t": 0, "heapUsed": 1, "heapTotal": 2, "rss": 3, "external": 0, "arrayBuffers": 0}],
+            "gc": [{"t": 1, "kind": "major", "duration": 1}, {"t": 2, "kind": "full", "duration": 1}],
+        });
+        let e = from_json(v).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("gc[1].kind=\"full\" is not a GC kind"),
+            "{e:?}"
+        );
+        assert!(e[0].contains("\"weakCallbacks\""), "{e:?}");
+        let ok = serde_json::json!({
+            "samples": [{"t": 0, "heapUsed": 1, "heapTotal": 2, "rss": 3, "external": 0, "arrayBuffers": 0}],
+            "gc": [{"t": 1, "kind": "weakCallbacks", "duration": 1}],
+        });
+        assert_eq!(from_json(ok).unwrap().gc[0].kind, GcKind::WeakCallbacks);
     }
 
     #[test]
     fn caps_the_error_list() {
         let mut s = sample(0.0);
-        s.heap_used = -1.0;
+        s.heap_used_bytes = -1.0;
         let e = validate(&trace(vec![s; 100])).unwrap_err();
         assert!(e.len() <= 25);
     }

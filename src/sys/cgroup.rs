@@ -3,6 +3,7 @@
 //! [`Files`] so tests can use an in-memory tree.
 
 use crate::engine::limit::{self, CgroupLimit};
+#[cfg(test)]
 use std::collections::BTreeMap;
 
 pub trait Files {
@@ -23,9 +24,11 @@ impl Files for RealFiles {
 }
 
 /// An in-memory tree for tests.
+#[cfg(test)]
 #[derive(Default)]
 pub struct FakeFiles(pub BTreeMap<String, String>);
 
+#[cfg(test)]
 impl Files for FakeFiles {
     fn read(&self, path: &str) -> Option<String> {
         self.0.get(path).cloned()

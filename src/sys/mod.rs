@@ -1,2 +1,3 @@
 pub mod cgroup;
 pub mod procfs;
+pub mod settings;

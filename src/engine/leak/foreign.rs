@@ -5,16 +5,19 @@
 //! generation has refilled a little by then: an approximation), and the analysis says
 //! so; when growth still cannot be confirmed, it says why.
 
+use super::super::gc::GcKind;
 use super::super::trace::{Trace, TraceGc};
 use super::detector::LeakState;
 use super::evidence::SignalEvidence;
 
 fn is_full(g: &TraceGc) -> bool {
-    g.forced || g.kind == "major"
+    g.forced || g.kind == GcKind::Major
 }
 
 fn has_reading(g: &TraceGc) -> bool {
-    g.heap_after.is_some() || g.old_generation_after.is_some() || g.external_after.is_some()
+    g.heap_after_bytes.is_some()
+        || g.old_generation_after_bytes.is_some()
+        || g.external_after_bytes.is_some()
 }
 
 /// A trace whose full collections carry readings: the trace itself when any full
@@ -29,13 +32,13 @@ pub fn with_after_gc_readings(t: &Trace) -> (Trace, usize) {
     let mut filled = 0;
     let mut si = 0;
     for g in out.gc.iter_mut().filter(|g| is_full(g)) {
-        while si < t.samples.len() && t.samples[si].t < g.t {
+        while si < t.samples.len() && t.samples[si].t_ms < g.t_ms {
             si += 1;
         }
         let Some(s) = t.samples.get(si) else { break };
-        g.heap_after = Some(s.heap_used);
-        g.old_generation_after = Some(s.old_generation.unwrap_or(s.heap_used));
-        g.external_after = Some(s.external);
+        g.heap_after_bytes = Some(s.heap_used_bytes);
+        g.old_generation_after_bytes = Some(s.old_generation_bytes.unwrap_or(s.heap_used_bytes));
+        g.external_after_bytes = Some(s.external_bytes);
         filled += 1;
     }
     (out, filled)
@@ -91,45 +94,45 @@ mod tests {
     fn trace(gc_readings: bool) -> Trace {
         let samples = (0..8)
             .map(|i| TraceSample {
-                t: i as f64 * 250.0,
-                heap_used: 10.0 + i as f64,
-                heap_total: 40.0,
-                rss: 50.0,
-                external: 1.0,
-                array_buffers: 0.0,
-                old_generation: None,
+                t_ms: i as f64 * 250.0,
+                heap_used_bytes: 10.0 + i as f64,
+                heap_total_bytes: 40.0,
+                rss_bytes: 50.0,
+                external_bytes: 1.0,
+                array_buffers_bytes: 0.0,
+                old_generation_bytes: None,
             })
             .collect();
         let gc = vec![
             TraceGc {
-                t: 300.0,
-                kind: "minor".into(),
-                duration: 1.0,
+                t_ms: 300.0,
+                kind: GcKind::Minor,
+                duration_ms: 1.0,
                 forced: false,
-                heap_before: None,
-                heap_after: None,
-                old_generation_after: None,
-                external_after: None,
+                heap_before_bytes: None,
+                heap_after_bytes: None,
+                old_generation_after_bytes: None,
+                external_after_bytes: None,
             },
             TraceGc {
-                t: 600.0,
-                kind: "major".into(),
-                duration: 5.0,
+                t_ms: 600.0,
+                kind: GcKind::Major,
+                duration_ms: 5.0,
                 forced: false,
-                heap_before: None,
-                heap_after: gc_readings.then_some(11.0),
-                old_generation_after: None,
-                external_after: None,
+                heap_before_bytes: None,
+                heap_after_bytes: gc_readings.then_some(11.0),
+                old_generation_after_bytes: None,
+                external_after_bytes: None,
             },
             TraceGc {
-                t: 5000.0,
-                kind: "major".into(),
-                duration: 5.0,
+                t_ms: 5000.0,
+                kind: GcKind::Major,
+                duration_ms: 5.0,
                 forced: false,
-                heap_before: None,
-                heap_after: None,
-                old_generation_after: None,
-                external_after: None,
+                heap_before_bytes: None,
+                heap_after_bytes: None,
+                old_generation_after_bytes: None,
+                external_after_bytes: None,
             },
         ];
         Trace {
@@ -148,10 +151,10 @@ mod tests {
         // The GC at 600 ms takes the sample at 750 ms (heap 13); the minor one and the one
         // after the last sample get nothing.
         assert_eq!(filled, 1);
-        assert_eq!(t.gc[1].heap_after, Some(13.0));
-        assert_eq!(t.gc[1].old_generation_after, Some(13.0));
-        assert_eq!(t.gc[0].heap_after, None);
-        assert_eq!(t.gc[2].heap_after, None);
+        assert_eq!(t.gc[1].heap_after_bytes, Some(13.0));
+        assert_eq!(t.gc[1].old_generation_after_bytes, Some(13.0));
+        assert_eq!(t.gc[0].heap_after_bytes, None);
+        assert_eq!(t.gc[2].heap_after_bytes, None);
     }
 
     #[test]
