@@ -42,27 +42,9 @@ function traceFor(manager, report) {
   return trace;
 }
 
-function liveData(manager, since = null) {
-  const report = manager.getHealthMetrics();
-  const leak = manager.getLeakDetection();
-  const trace = traceFor(manager, report);
+/** The figures both payloads take from a health report (GET /health's body or getHealthMetrics()). */
+function usageFigures(report) {
   const u = report.currentUsage;
-  const newer = (x) => since === null || x.t > since;
-  const samples = (trace.samples || [])
-    .filter(newer)
-    .slice(-MAX_SAMPLES)
-    .map((s) => ({ t: s.t, heapUsed: s.heapUsed, heapTotal: s.heapTotal, rss: s.rss, external: s.external }));
-  const gc = (trace.gc || []).filter(newer).map((g) => ({
-    t: g.t,
-    durationMs: g.duration,
-    kind: g.kind,
-    forced: g.forced,
-    heapBefore: g.heapBefore,
-    heapAfter: g.heapAfter,
-  }));
-  const alerts = manager.getAlerts();
-  const top = leak.attribution && Array.isArray(leak.attribution.sites) ? leak.attribution.sites.slice(0, 3) : [];
-  const { simulationState } = require('./simulate');
   return {
     timestamp: report.timestamp,
     status: report.status,
@@ -87,6 +69,31 @@ function liveData(manager, since = null) {
       minutesToHeapLimit: report.trend.minutesToHeapLimit,
       enoughData: report.trend.enoughData,
     },
+  };
+}
+
+function liveData(manager, since = null) {
+  const report = manager.getHealthMetrics();
+  const leak = manager.getLeakDetection();
+  const trace = traceFor(manager, report);
+  const newer = (x) => since === null || x.t > since;
+  const samples = (trace.samples || [])
+    .filter(newer)
+    .slice(-MAX_SAMPLES)
+    .map((s) => ({ t: s.t, heapUsed: s.heapUsed, heapTotal: s.heapTotal, rss: s.rss, external: s.external }));
+  const gc = (trace.gc || []).filter(newer).map((g) => ({
+    t: g.t,
+    durationMs: g.duration,
+    kind: g.kind,
+    forced: g.forced,
+    heapBefore: g.heapBefore,
+    heapAfter: g.heapAfter,
+  }));
+  const alerts = manager.getAlerts();
+  const top = leak.attribution && Array.isArray(leak.attribution.sites) ? leak.attribution.sites.slice(0, 3) : [];
+  const { simulationState } = require('./simulate');
+  return {
+    ...usageFigures(report),
     leak: {
       leakSuspected: leak.leakSuspected,
       confidence: leak.confidence,
@@ -128,31 +135,8 @@ module.exports = { liveData, sinceOf, MAX_SAMPLES };
  * caller does not have): no samples, GC events, alerts or cleanup details.
  */
 function liveFromHealth(h) {
-  const u = h.currentUsage;
   return {
-    timestamp: h.timestamp,
-    status: h.status,
-    statusSince: h.statusSince,
-    thresholds: h.thresholds,
-    limitBytes: u.limitBytes,
-    limitSource: u.limitSource,
-    heapSizeLimit: u.heapSizeLimit,
-    residentBytes: u.residentBytes,
-    heapUsed: u.heapUsed,
-    heapTotal: u.heapTotal,
-    external: u.external,
-    usagePercentage: u.usagePercentage,
-    heapUsagePercentage: u.heapUsagePercentage,
-    pressurePercentage: u.pressurePercentage,
-    pressureSource: u.pressureSource,
-    platform: u.platform,
-    trend: {
-      growthRateBytesPerSec: h.trend.growthRateBytesPerSec,
-      isIncreasing: h.trend.isIncreasing,
-      minutesToLimit: h.trend.minutesToLimit,
-      minutesToHeapLimit: h.trend.minutesToHeapLimit,
-      enoughData: h.trend.enoughData,
-    },
+    ...usageFigures(h),
     leak: { leakSuspected: h.trend.leakSuspected, confidence: h.trend.confidence, signal: null, since: null, minutesToLimit: null, minutesToHeapLimit: null, attributionRunning: false, sites: [] },
     gcAvailable: h.gcAvailable,
     gcStats: h.gcStats,

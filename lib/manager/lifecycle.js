@@ -43,10 +43,8 @@ class Running {
     );
     this.settings = this.monitor.settings;
     this.logger = logger;
-    this.cachedVersion = -1;
-    this.cachedReport = null;
-    this.cachedLeakVersion = -1;
-    this.cachedLeakReport = null;
+    // Reports built by the addon, kept until the engine's version moves (see #perVersion).
+    this.cached = { report: { version: -1, value: null }, leak: { version: -1, value: null } };
     this.alertDelivery = attachAlertDelivery(hooks.emitter, logger, alerting);
     this.monitor.setConfirmationAvailable(confirmationAvailable(this.monitor));
     this.stopObserving = observeGc(this.monitor, (t) => hooks.isOwnGc(t), (events) => hooks.emitEvents(events));
@@ -72,14 +70,19 @@ class Running {
     this.hooks.emitEvents(this.monitor.sampleNow());
   }
 
+  /** `build()`'s result, frozen, rebuilt only when the engine's version moved since `slot` was filled. */
+  #perVersion(slot, build) {
+    const version = this.monitor.version();
+    if (version !== slot.version || slot.value === null) {
+      slot.value = deepFreeze(build());
+      slot.version = version;
+    }
+    return slot.value;
+  }
+
   /** The latest health report, frozen, rebuilt only when the engine's version moved. */
   report() {
-    const version = this.monitor.version();
-    if (version !== this.cachedVersion || this.cachedReport === null) {
-      this.cachedReport = deepFreeze(this.monitor.report());
-      this.cachedVersion = version;
-    }
-    return this.cachedReport;
+    return this.#perVersion(this.cached.report, () => this.monitor.report());
   }
 
   /**
@@ -88,12 +91,7 @@ class Running {
    * once per sample (bench:endpoints).
    */
   leakReport() {
-    const version = this.monitor.version();
-    if (version !== this.cachedLeakVersion || this.cachedLeakReport === null) {
-      this.cachedLeakReport = deepFreeze(this.monitor.leakReport());
-      this.cachedLeakVersion = version;
-    }
-    return this.cachedLeakReport;
+    return this.#perVersion(this.cached.leak, () => this.monitor.leakReport());
   }
 
   /** Stops the GC observer, the sampler thread and the alert delivery. */
