@@ -16,7 +16,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { ROOT } = require('./support/child');
-const { EXPRESS_VERSIONS, cleanEnv, levelOptions, startManager, listen, request, noStack } = require('./support/http');
+const { EXPRESS_VERSIONS, cleanEnv, levelOptions, startManager, startLocalManager, listen, request, noStack } = require('./support/http');
 
 cleanEnv();
 const memwarden = require(ROOT);
@@ -35,17 +35,6 @@ async function appWith(t, express, routerOptions) {
 const post = (base, p, { headers = {}, body } = {}) => request(base, p, { method: 'POST', headers, body });
 const bearer = { Authorization: `Bearer ${TOKEN}` };
 
-/** Starts the manager as local development (NODE_ENV=development, read by initialize()). */
-async function startLocalManager(t, options) {
-  process.env.NODE_ENV = 'development';
-  try {
-    const m = await startManager(t, options);
-    assert.equal(m.config.localDevelopment, true, m.config.platformReason);
-    return m;
-  } finally {
-    delete process.env.NODE_ENV;
-  }
-}
 
 for (const [name, express] of EXPRESS_VERSIONS) {
   test(`${name}: GET /health, /metrics and /leak-detection have the documented shape`, async (t) => {

@@ -19,7 +19,7 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { once } = require('node:events');
 const { ROOT, SUPPORT, childEnv, runNode } = require('./support/child');
-const { EXPRESS_VERSIONS, cleanEnv, levelOptions, startManager, listen } = require('./support/http');
+const { EXPRESS_VERSIONS, cleanEnv, levelOptions, startManager, startLocalManager, listen } = require('./support/http');
 
 cleanEnv();
 const memwarden = require(ROOT);
@@ -50,18 +50,6 @@ function send(port, urlPath, { method = 'GET', headers = {}, body } = {}) {
     req.on('error', reject);
     req.end(body);
   });
-}
-
-/** Starts the manager as local development (NODE_ENV=development while initialize() reads it). */
-async function startLocalManager(t, options = levelOptions('healthy')) {
-  process.env.NODE_ENV = 'development';
-  try {
-    const m = await startManager(t, options);
-    assert.equal(m.config.localDevelopment, true, m.config.platformReason);
-    return m;
-  } finally {
-    delete process.env.NODE_ENV;
-  }
 }
 
 /** An app with the router at /api/memory (rate limit off); returns its port. */
@@ -179,7 +167,7 @@ test('outside local development a token opens the admin routes and reads, throug
 });
 
 test('in local development, every client-IP and proxy header is proxy evidence: 403 without trustProxy', async (t) => {
-  await startLocalManager(t);
+  await startLocalManager(t, levelOptions('healthy'));
   const port = await appWith(t);
   assert.equal((await send(port, '/api/memory/gc', { method: 'POST' })).status, 200, 'control: no header');
   const headers = ['x-forwarded-for', 'forwarded', ...CLIENT_ADDRESS_HEADERS, ...PROXY_HEADERS];
@@ -197,7 +185,7 @@ test('in local development, every client-IP and proxy header is proxy evidence: 
 });
 
 test('in local development with trustProxy, every hop a proxy names must be loopback, and it must name one', async (t) => {
-  await startLocalManager(t);
+  await startLocalManager(t, levelOptions('healthy'));
   const port = await appWith(t, { trustProxy: true });
   const gc = (headers) => send(port, '/api/memory/gc', { method: 'POST', headers });
   for (const name of ['x-forwarded-for', 'x-real-ip', 'cf-connecting-ip', 'true-client-ip', 'x-client-ip', 'fastly-client-ip', 'x-cluster-client-ip']) {
@@ -218,7 +206,7 @@ test('in local development with trustProxy, every hop a proxy names must be loop
 // Point 2: cross-site requests and DNS rebinding in loopback mode.
 
 test('in loopback mode, cross-site requests and foreign Host names get 403; curl-like and same-origin requests pass', async (t) => {
-  await startLocalManager(t);
+  await startLocalManager(t, levelOptions('healthy'));
   const port = await appWith(t);
   const self = `127.0.0.1:${port}`;
   for (const [method, p] of [['POST', '/api/memory/emergency-cleanup'], ['GET', '/api/memory/metrics']]) {
@@ -257,7 +245,7 @@ test('in loopback mode, cross-site requests and foreign Host names get 403; curl
 });
 
 test('with a token, the bearer header is what protects: a cross-site Origin with the token is served', async (t) => {
-  await startLocalManager(t);
+  await startLocalManager(t, levelOptions('healthy'));
   const port = await appWith(t, { adminToken: TOKEN });
   const headers = { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' };
   assert.equal((await send(port, '/api/memory/gc', { method: 'POST', headers })).status, 401);
@@ -268,7 +256,7 @@ test('headless chromium: a page on another site, and a page under a rebound name
   const chromiumPath = '/usr/bin/chromium';
   assert.ok(fs.existsSync(chromiumPath), 'chromium is installed (apt-get install chromium; .ci/run does it)');
   const { chromium } = require('playwright-core');
-  await startLocalManager(t);
+  await startLocalManager(t, levelOptions('healthy'));
   const seen = [];
   const page = (target) => `<!doctype html><script>
     fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors' })
@@ -503,7 +491,7 @@ test('GET /metrics at full history shows the trace\'s tail and totals, rebuilt o
 });
 
 test('admin bodies through express.json(): a chunked body over 4 KB gets 413 and its errors keep their codes', async (t) => {
-  await startLocalManager(t);
+  await startLocalManager(t, levelOptions('healthy'));
   const port = await appWith(t);
   const json = { 'content-type': 'application/json' };
   const chunked = await new Promise((resolve, reject) => {

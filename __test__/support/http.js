@@ -10,6 +10,7 @@
 //   critical:  limit = 3 x resident (usage ~33 %), thresholds 5 / 10 / 99 %
 //   emergency: memoryLimitMb 16 (any Node process's resident memory is above it)
 
+const assert = require('node:assert/strict');
 const { once } = require('node:events');
 const path = require('node:path');
 const { ROOT, MiB, MEMWARDEN_ENV } = require('./child');
@@ -48,6 +49,22 @@ async function startManager(t, options) {
   return m;
 }
 
+/**
+ * Starts the manager as local development (NODE_ENV=development while initialize()
+ * reads it): without a token, admin routes and detailed reads are open to loopback
+ * only there (README "Security").
+ */
+async function startLocalManager(t, options) {
+  process.env.NODE_ENV = 'development';
+  try {
+    const m = await startManager(t, options);
+    assert.equal(m.config.localDevelopment, true, m.config.platformReason);
+    return m;
+  } finally {
+    delete process.env.NODE_ENV;
+  }
+}
+
 /** Listens on 127.0.0.1:0; returns { base, server, close }. Closed after the test when `t` is given. */
 async function listen(app, t) {
   const server = app.listen(0, '127.0.0.1');
@@ -80,4 +97,4 @@ function noStack(text) {
   return !/\n\s+at .+:\d+:\d+/.test(text) && !text.includes('node:internal');
 }
 
-module.exports = { EXPRESS_VERSIONS, cleanEnv, levelOptions, startManager, listen, request, noStack };
+module.exports = { EXPRESS_VERSIONS, cleanEnv, levelOptions, startManager, startLocalManager, listen, request, noStack };
