@@ -131,7 +131,8 @@ test('dashboard and HTML report in headless chromium', { skip: !fs.existsSync(CH
   });
 
   await t.test('local development without a token: figures and GC from loopback', async () => {
-    const local = await startDemo({ token: null });
+    // NODE_ENV=development says "local development" even in a container (this machine and CI are one).
+    const local = await startDemo({ token: null, env: { NODE_ENV: 'development' } });
     t.after(() => local.stop());
     assert.match(local.output(), /admin {6}from this machine only/);
     const { page, errors } = await openPage(context);

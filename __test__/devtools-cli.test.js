@@ -232,3 +232,16 @@ test('against a running demo server', async (t) => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+test('the demo without a token outside local development makes one, prints it, and the API needs it', async (t) => {
+  // RENDER=true: a hosting platform, never local development (README "Security").
+  const demo = await startDemo({ token: null, env: { RENDER: 'true' } });
+  t.after(() => demo.stop());
+  const m = /admin token for this run: ([0-9a-f]{48})\n/.exec(demo.output());
+  assert.ok(m, demo.output());
+  assert.equal((await fetch(`${demo.api}/health`)).status, 200);
+  assert.equal((await fetch(`${demo.api}/metrics`)).status, 401);
+  assert.equal((await fetch(`${demo.api}/metrics`, { headers: { Authorization: `Bearer ${m[1]}` } })).status, 200);
+  const r = await memory(['status', '--url', demo.api], { MEMORY_ADMIN_TOKEN: m[1] });
+  assert.equal(r.code, 0, show(r));
+});

@@ -13,9 +13,10 @@
 //
 // PORT (default 3000; 0 picks a free port) and HOST (default 127.0.0.1). Unless set, the
 // demo measures against a 512 MB limit (a small container's) and samples every second.
-// Without MEMORY_ADMIN_TOKEN it runs as local development: admin actions (GC, cleanup)
-// are allowed from this machine only.
-if (process.env.NODE_ENV === undefined && !process.env.MEMORY_ADMIN_TOKEN) process.env.NODE_ENV = 'development';
+// Without MEMORY_ADMIN_TOKEN, on your own machine (local development: README "Security")
+// admin actions and detailed reads are allowed from this machine only; anywhere else (a
+// container, a hosting platform, NODE_ENV=production) the demo makes a token for the run
+// and prints it.
 
 const http = require('node:http');
 const express = require('express');

@@ -9,7 +9,8 @@ const TOKEN = 'devtools-test-token-0123456789abcdef';
 
 /**
  * Resolves to { base, api, child, output(), stop() } once the demo printed its URL.
- * `token: null` starts it without MEMORY_ADMIN_TOKEN (it then runs as local development).
+ * `token: null` starts it without MEMORY_ADMIN_TOKEN (local development with NODE_ENV=development
+ * in `env`; elsewhere the demo makes a token and prints it).
  */
 function startDemo({ env = {}, token = TOKEN, timeoutMs = 20_000 } = {}) {
   return new Promise((resolve, reject) => {
