@@ -22,7 +22,7 @@ const http = require('node:http');
 const path = require('node:path');
 const { once } = require('node:events');
 const { spawn } = require('node:child_process');
-const { median, envInteger, childEnv } = require('./support');
+const { median, envInteger, childEnv, runBench } = require('./support');
 
 const ROOT = path.join(__dirname, '..');
 const ROUTES = ['/ping', '/api/memory/health', '/api/memory/metrics', '/api/memory/leak-detection', '/bench/metrics-export'];
@@ -168,14 +168,4 @@ async function main() {
   }
 }
 
-if (process.argv[2] === '--serve') {
-  serve(process.argv[3], process.env.BENCH_TOKEN).catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-} else {
-  main().catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+runBench((kind) => serve(kind, process.env.BENCH_TOKEN), main);
