@@ -28,16 +28,16 @@ function lastCleanupSummary(last) {
  * Builds the live payload. `since` (epoch ms or null) keeps only newer samples and full
  * GCs. Field names are the health report's where they exist.
  */
-// The recorded trace, exported once per health report: getHealthMetrics() returns the same
+// The trace's newest samples (the native tail: its cost does not grow with the history),
+// read once per health report: getHealthMetrics() returns the same
 // frozen object until a sample or GC changes it, so dashboards polling every second (and
-// several of them) share one export instead of copying the whole history each time.
+// several of them) share one read.
 const traces = new WeakMap(); // manager -> { report, trace }
 
 function traceFor(manager, report) {
   const hit = traces.get(manager);
   if (hit && hit.report === report) return hit.trace;
-  // The newest samples only when the manager can give a tail (traceTail), else the whole trace.
-  const trace = typeof manager.traceTail === 'function' ? manager.traceTail(MAX_SAMPLES, 100) : manager.exportTrace();
+  const trace = manager.traceTail(MAX_SAMPLES, 100);
   traces.set(manager, { report, trace });
   return trace;
 }
