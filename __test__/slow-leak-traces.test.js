@@ -53,13 +53,14 @@ function compress(trace, k) {
 }
 
 /**
- * The verdict and confidence after every `every` samples: each a replay of the trace
- * up to that sample (the replay is causal and deterministic, so this is what the
- * detector said at that moment; the timeline alone carries confidence only at changes).
+ * The verdict and confidence after every `every` samples up to `until` (a time): each a
+ * replay of the trace up to that sample (the replay is causal and deterministic, so this
+ * is what the detector said at that moment; the timeline alone carries confidence only
+ * at changes). A replay of a whole compressed trace takes ~0.2 s, hence the spacing.
  */
-function series(trace, options, every) {
+function series(trace, options, every, until = Infinity) {
   const out = [];
-  for (let i = 3; i < trace.samples.length; i += every) {
+  for (let i = 3; i < trace.samples.length && trace.samples[i].t <= until; i += every) {
     const samples = trace.samples.slice(0, i + 1);
     const end = samples[samples.length - 1].t;
     const a = analyzeTrace({ ...trace, samples, gc: trace.gc.filter((g) => g.t <= end) }, options);
@@ -119,7 +120,8 @@ for (const [name, want] of Object.entries(LEAKS)) {
     assert.equal(a.intervalMs, 15_000);
     const early = a.timeline.filter((c) => c.leakSuspected && c.t < patternStart);
     const flag = a.timeline.find((c) => c.leakSuspected && c.t >= patternStart);
-    const s = series(trace, REPLAY, 4);
+    // Every replayed minute until the flag (or the end).
+    const s = series(trace, REPLAY, 4, flag ? flag.t : Infinity);
     const before = s.filter((x) => x.t < patternStart);
     const unflagged = s.filter((x) => !x.leakSuspected && x.t >= patternStart && (!flag || x.t < flag.t));
     const figures = {
@@ -141,7 +143,8 @@ for (const name of Object.keys(BENIGN)) {
   test(`${name} at 15 s (time-compressed ×60): never flagged, confidence < 50, <= 30 once settled`, (t) => {
     const { trace, patternStart } = compress(load(name), COMPRESSION);
     const a = analyzeTrace(trace, REPLAY);
-    const s = series(trace, REPLAY, 4);
+    // Every two replayed minutes.
+    const s = series(trace, REPLAY, 8);
     const settledFrom = Math.max(trace.samples[0].t, patternStart ?? 0) + SETTLE_MIN * MIN;
     const settled = s.filter((x) => x.t >= settledFrom);
     const figures = {
@@ -152,7 +155,7 @@ for (const name of Object.keys(BENIGN)) {
       final: { leakSuspected: a.leak.leakSuspected, confidence: Math.round(a.leak.confidence) },
     };
     t.diagnostic(`${name} @15s: ${JSON.stringify(figures)}`);
-    assert.ok(settled.length >= 30, `${name}: only ${settled.length} settled readings`);
+    assert.ok(settled.length >= 20, `${name}: only ${settled.length} settled readings`);
     assert.deepEqual(figures.flags, [], `${name}: flagged at these replayed minutes`);
     assert.ok(s.every((x) => !x.leakSuspected), `${name}: flagged in the per-minute series`);
     assert.ok(figures.maxConfidence < 50, `${name}: confidence reached ${figures.maxConfidence} while not flagged`);
