@@ -24,7 +24,7 @@
 //   node bench/record-traces.js [--only a,b] [--parallel N] [--out DIR]
 //
 // The rates are per second of wall time (a loaded machine that runs fewer ticks still
-// produces them). It takes about 5 minutes with --parallel 2 (the default).
+// produces them). It takes about 7 minutes with --parallel 2 (the default).
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const fs = require('node:fs');
