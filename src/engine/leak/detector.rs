@@ -611,7 +611,7 @@ mod calibration {
     }
 
     /// Every reading: below 50 while not flagged, 70 or more while flagged.
-    fn verdict_bands_hold(s: &Sim) {
+    pub(super) fn verdict_bands_hold(s: &Sim) {
         for &(t, c, flagged) in &s.confidence {
             if flagged {
                 assert!(c >= 70.0, "flagged at {t} s with confidence {c}");
@@ -684,6 +684,7 @@ mod calibration {
 #[cfg(test)]
 mod production_interval {
     use super::super::sim::{Sim, MB};
+    use super::calibration::verdict_bands_hold;
 
     const INTERVAL: u64 = 15_000;
     const KB: f64 = 1024.0;
@@ -694,6 +695,7 @@ mod production_interval {
         let mut s = Sim::with_interval(seed, INTERVAL);
         s.run(0.0, 1800.0, |_| (0.0, 0.0, CHURN));
         s.run(1800.0, secs, |_| (rate, 0.0, CHURN));
+        verdict_bands_hold(&s);
         s.first_flag_after(1800.0)
     }
 
@@ -726,6 +728,7 @@ mod production_interval {
             let mut s = Sim::with_interval(seed, INTERVAL);
             s.run(0.0, 4.0 * 3600.0, |_| (0.0, 0.0, CHURN));
             assert_eq!(s.raised(), 0, "churn seed {seed}: {:?}", s.flags);
+            verdict_bands_hold(&s);
             assert!(s.max_confidence_after(1800.0) <= 30.0);
 
             // A cache filling for 20 min at 50 KB/s, then at capacity for 2 h.
@@ -734,6 +737,7 @@ mod production_interval {
             s.run(1800.0, 1200.0, |_| (50.0 * KB, 0.0, CHURN));
             s.run(3000.0, 7200.0, |_| (0.0, 0.0, CHURN + 50.0 * KB));
             assert!(!s.flagged(), "cache seed {seed}: {:?}", s.flags);
+            verdict_bands_hold(&s);
             assert!(s.max_confidence_after(3000.0 + 3600.0) <= 30.0);
 
             // Slow promotion: major GCs ten minutes apart, the old generation ramping
@@ -741,6 +745,7 @@ mod production_interval {
             let mut s = Sim::with_interval(seed, INTERVAL);
             s.run(0.0, 4.0 * 3600.0, |_| (0.0, 0.0, 16.0 * KB));
             assert_eq!(s.raised(), 0, "slow promotion seed {seed}: {:?}", s.flags);
+            verdict_bands_hold(&s);
             assert!(s.max_confidence_after(3600.0) <= 30.0);
 
             // A cache filling slowly (5 KB/s for an hour), then at capacity.
@@ -749,6 +754,7 @@ mod production_interval {
             s.run(1800.0, 3600.0, |_| (5.0 * KB, 0.0, CHURN));
             s.run(5400.0, 7200.0, |_| (0.0, 0.0, CHURN + 5.0 * KB));
             assert!(!s.flagged(), "slow cache seed {seed}: {:?}", s.flags);
+            verdict_bands_hold(&s);
             assert!(s.max_confidence_after(5400.0 + 3600.0) <= 30.0);
 
             // A one-time step of 60 MB.
@@ -757,6 +763,7 @@ mod production_interval {
             s.live += 60.0 * MB;
             s.run(1800.0, 7200.0, |_| (0.0, 0.0, CHURN));
             assert_eq!(s.raised(), 0, "step seed {seed}: {:?}", s.flags);
+            verdict_bands_hold(&s);
         }
     }
 }
