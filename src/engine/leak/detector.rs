@@ -2,6 +2,7 @@
 //! confirmation GCs, and clearing the flag when the growth stops.
 
 use super::super::envelope::{Envelope, EnvelopePoint, Reading};
+use super::super::finite;
 use super::confidence::Stage;
 use super::evidence::{evidence, evidence_with, LeakParams, Signal, SignalEvidence};
 use serde::Serialize;
@@ -33,7 +34,9 @@ pub enum LeakEvent {
     #[serde(rename_all = "camelCase")]
     Leak {
         signal: Signal,
+        #[serde(serialize_with = "finite::num")]
         growth_rate_bytes_per_sec: f64,
+        #[serde(serialize_with = "finite::num")]
         growth_rate_low_bytes_per_sec: f64,
         timestamp: u64,
     },
