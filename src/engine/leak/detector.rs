@@ -725,6 +725,20 @@ mod production_interval {
         }
     }
 
+    /// A cache filling at `rate` for `fill_secs` after 30 minutes of churn, then at
+    /// capacity for two hours: not flagged at the end, confidence at most 30 an hour after
+    /// it filled, the bands held throughout.
+    fn cache_settles(seed: u64, rate: f64, fill_secs: f64) {
+        let full = 1800.0 + fill_secs;
+        let mut s = Sim::with_interval(seed, INTERVAL);
+        s.run(0.0, 1800.0, |_| (0.0, 0.0, CHURN));
+        s.run(1800.0, fill_secs, |_| (rate, 0.0, CHURN));
+        s.run(full, 7200.0, |_| (0.0, 0.0, CHURN + rate));
+        assert!(!s.flagged(), "cache {rate} B/s seed {seed}: {:?}", s.flags);
+        verdict_bands_hold(&s);
+        assert!(s.max_confidence_after(full + 3600.0) <= 30.0);
+    }
+
     #[test]
     fn benign_patterns_stay_quiet_for_hours() {
         for seed in 1..4 {
@@ -735,13 +749,7 @@ mod production_interval {
             assert!(s.max_confidence_after(1800.0) <= 30.0);
 
             // A cache filling for 20 min at 50 KB/s, then at capacity for 2 h.
-            let mut s = Sim::with_interval(seed, INTERVAL);
-            s.run(0.0, 1800.0, |_| (0.0, 0.0, CHURN));
-            s.run(1800.0, 1200.0, |_| (50.0 * KB, 0.0, CHURN));
-            s.run(3000.0, 7200.0, |_| (0.0, 0.0, CHURN + 50.0 * KB));
-            assert!(!s.flagged(), "cache seed {seed}: {:?}", s.flags);
-            verdict_bands_hold(&s);
-            assert!(s.max_confidence_after(3000.0 + 3600.0) <= 30.0);
+            cache_settles(seed, 50.0 * KB, 1200.0);
 
             // Slow promotion: major GCs ten minutes apart, the old generation ramping
             // between them like a slow leak.
@@ -752,13 +760,7 @@ mod production_interval {
             assert!(s.max_confidence_after(3600.0) <= 30.0);
 
             // A cache filling slowly (5 KB/s for an hour), then at capacity.
-            let mut s = Sim::with_interval(seed, INTERVAL);
-            s.run(0.0, 1800.0, |_| (0.0, 0.0, CHURN));
-            s.run(1800.0, 3600.0, |_| (5.0 * KB, 0.0, CHURN));
-            s.run(5400.0, 7200.0, |_| (0.0, 0.0, CHURN + 5.0 * KB));
-            assert!(!s.flagged(), "slow cache seed {seed}: {:?}", s.flags);
-            verdict_bands_hold(&s);
-            assert!(s.max_confidence_after(5400.0 + 3600.0) <= 30.0);
+            cache_settles(seed, 5.0 * KB, 3600.0);
 
             // A one-time step of 60 MB.
             let mut s = Sim::with_interval(seed, INTERVAL);
