@@ -432,7 +432,7 @@ export interface LeakAttributionSettings {
   enabled?: boolean;
   /** At most one automatic attribution per this many ms (10000–86400000). Default: 600000. */
   everyMs?: number;
-  /** Sampling time of an automatic attribution (1000–600000 ms). Default: 30000. */
+  /** Sampling time of an automatic attribution (1000–600000 ms); a slow leak is sampled longer, until it grew by 32 sampling intervals (4 MB by default), at most 600000. Default: 30000. */
   durationMs?: number;
   /** Profile reads after the first (2–20). Default: 3. */
   windows?: number;

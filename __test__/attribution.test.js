@@ -9,7 +9,7 @@ const http = require('node:http');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { startApp, APP_DIR } = require('./support/app-process');
-const { relativeUrl, summarize, resolveAutoAttribution, LeakAttributor, rankGrowingSites, bytesBySite } = require('../lib/attribution');
+const { relativeUrl, summarize, resolveAutoAttribution, autoDurationMs, LeakAttributor, rankGrowingSites, bytesBySite } = require('../lib/attribution');
 
 test('paths are made relative to the app root; outside it only the last two segments stay', () => {
   assert.equal(relativeUrl('file:///srv/app/routes/sessions.js', '/srv/app'), 'routes/sessions.js');
@@ -66,6 +66,34 @@ test('leakAttribution options: bad values are named with what is accepted', () =
   assert.match(bad.problems.find((p) => p.setting === 'leakAttribution.durationMs').message, /durationMs=5 .*a whole number from 1000 to 600000/);
   assert.equal(resolveAutoAttribution('yes', {}).problems[0].setting, 'leakAttribution');
   assert.equal(resolveAutoAttribution(undefined, { MEMORY_APP_ROOT: '/opt/x' }).settings.root, '/opt/x');
+});
+
+test('automatic sampling lasts until a slow leak has grown by 32 sampling intervals, at most 10 minutes', async () => {
+  const settings = resolveAutoAttribution(undefined, {}).settings; // 30 s, 128 KB
+  const leak = (rate) => ({ type: 'leak', signal: 'heap', growthRateBytesPerSec: rate, timestamp: 1 });
+  assert.equal(autoDurationMs(settings, leak(512 * 1024)), 30_000); // 16 MB in 30 s: enough
+  assert.equal(autoDurationMs(settings, leak(20 * 1024)), 204_800); // 4 MB at 20 KB/s
+  assert.equal(autoDurationMs(settings, leak(1024)), 600_000); // capped
+  assert.equal(autoDurationMs({ ...settings, samplingIntervalBytes: 16 * 1024 }, leak(20 * 1024)), 30_000);
+  for (const bad of [0, -5, NaN, Infinity, undefined]) assert.equal(autoDurationMs(settings, leak(bad)), 30_000);
+  assert.equal(autoDurationMs(settings, null), 30_000);
+
+  // The scheduler passes it to the sampler; a manual run keeps its own.
+  const asked = [];
+  const a = new LeakAttributor({
+    settings,
+    emit() {},
+    activeLeakAlert: () => null,
+    logger: { warn() {} },
+    due: () => true,
+    sample: async (o) => {
+      asked.push(o.durationMs);
+      return { durationMs: o.durationMs, sites: [] };
+    },
+  });
+  await a.run(undefined, leak(20 * 1024));
+  await a.run({ durationMs: 5_000 }, leak(20 * 1024));
+  assert.deepEqual(asked, [204_800, 5_000]);
 });
 
 test('the scheduler: one at a time, rate-limited by the engine, a follow-up alert when one is active', async () => {

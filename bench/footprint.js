@@ -11,7 +11,9 @@
 //      container limit is mostly about; target <= 5 MB, the spec's claim) and
 //      file-backed pages (RssFile: node's own code paths that loading the package
 //      touches and the addon's text; shared, reclaimable, moving with the page
-//      cache; reported, no target)
+//      cache; reported, no target). Most of those are node's JavaScript parser and
+//      compiler, which any app loading code from disk touches: the same split is also
+//      measured on top of a process that has loaded Express.
 //
 // It is a benchmark, not a test: the exit code is 0 whatever the verdicts.
 // Only Node's standard library is used. Timeline (about 22 s in total):
@@ -83,12 +85,19 @@ function runChild(script, args, env, onSpawn = () => {}) {
 // ---------------------------------------------------------------------------
 // Figure 1: resident memory
 
-// argv: pkgDir, mode ('bare' | 'require' | 'init'), settleMs.
+// argv: pkgDir, mode ('bare' | 'require' | 'init' | 'express' | 'express-init'), settleMs.
 // Every mode waits the same settle time, collects twice, then reports its RSS.
 const RSS_CHILD = `
 const [pkg, mode, settleMs] = process.argv.slice(1);
 let manager = null;
-if (mode !== 'bare') {
+// 'express' / 'express-init': an app that has loaded Express first (its file-backed
+// pages: node's parser and compiler, which loading any JavaScript from disk touches).
+if (mode.startsWith('express')) require(require.resolve('express', { paths: [pkg] }));
+if (mode === 'express-init') {
+  const { MemoryManagerService } = require(pkg);
+  manager = MemoryManagerService.getInstance();
+  manager.initialize().catch((e) => { console.error(e); process.exit(1); });
+} else if (mode !== 'bare' && mode !== 'express') {
   const { MemoryManagerService } = require(pkg);
   if (mode === 'init') {
     manager = MemoryManagerService.getInstance();
@@ -124,13 +133,15 @@ function rssChild(mode, env) {
 
 /** One round: the four variants at once (their RSS does not depend on each other). */
 async function rssRound() {
-  const [bare, required, init, initFast] = await Promise.all([
+  const [bare, required, init, initFast, express, expressInit] = await Promise.all([
     rssChild('bare', childEnv()),
     rssChild('require', childEnv()),
     rssChild('init', childEnv()),
     rssChild('init', childEnv({ MEMORY_MONITORING_INTERVAL: FAST_INTERVAL_MS })),
+    rssChild('express', childEnv()),
+    rssChild('express-init', childEnv()),
   ]);
-  return { bare, required, init, initFast };
+  return { bare, required, init, initFast, express, expressInit };
 }
 
 /** RSS_ROUNDS rounds in sequence; returns the per-round differences in MB. */
@@ -146,6 +157,8 @@ async function measureRss() {
     split: rounds[0].bare.anon !== null && rounds[0].init.anon !== null,
     wholeAnon: diff((r) => r.init.anon - r.bare.anon),
     wholeFile: diff((r) => r.init.file - r.bare.file),
+    expressFile: diff((r) => r.expressInit.file - r.express.file),
+    expressAnon: diff((r) => r.expressInit.anon - r.express.anon),
     wholeRss: diff((r) => r.init.rss - r.bare.rss),
     requireAnon: diff((r) => r.required.anon - r.bare.anon),
     initAnon: diff((r) => r.init.anon - r.required.anon),
@@ -338,6 +351,8 @@ function printSplitDetails(rss) {
   row('  of which require():', rss.requireAnon);
   row('  of which initialize():', rss.initAnon);
   row('file-backed (RssFile), whole:', rss.wholeFile);
+  row('on top of an Express app: anonymous', rss.expressAnon);
+  row('on top of an Express app: file', rss.expressFile);
   row('RSS, whole:', rss.wholeRss);
 }
 
@@ -404,6 +419,7 @@ async function main() {
         ? [
             ['4. anonymous memory added (require + initialize vs bare)', describeMb(rss.wholeAnon), `<= ${TARGET.anonMb} MB`, verdict(median(rss.wholeAnon), TARGET.anonMb)],
             ['   file-backed pages added (shared, reclaimable)', describeMb(rss.wholeFile), '-', 'info'],
+            ['   file-backed pages added to an app that loaded Express', describeMb(rss.expressFile), '-', 'info'],
           ]
         : [['4. anonymous / file-backed split', 'n/a (no RssAnon in /proc/self/status)', `<= ${TARGET.anonMb} MB`, 'n/a']]),
     ],

@@ -120,6 +120,13 @@ function countersFor(manager) {
 // report; nothing is pushed when the figure is unknown (the series is then absent,
 // which Prometheus alert expressions treat as "no data", never as 0).
 const finite = (x) => typeof x === 'number' && Number.isFinite(x);
+const percentToRatio = (x) => x / 100;
+const minutesToSeconds = (x) => x * 60;
+/** A `read` that pushes one unlabelled value, `convert(pick(report))`, when it is known. */
+const figure = (pick, convert = null) => (r, push) => {
+  const x = pick(r);
+  if (finite(x)) push(null, convert === null ? x : convert(x));
+};
 
 const DEFINITIONS = [
   {
@@ -139,10 +146,7 @@ const DEFINITIONS = [
     type: 'gauge',
     aggregator: 'sum',
     otel: { name: 'process.memory.usage', unit: 'By', kind: 'upDownCounter' },
-    read: (r, push) => {
-      const x = r.currentUsage.rss;
-      if (finite(x)) push(null, x);
-    },
+    read: figure((r) => r.currentUsage.rss),
   },
   {
     name: 'memwarden_working_set_bytes',
@@ -150,10 +154,7 @@ const DEFINITIONS = [
     type: 'gauge',
     aggregator: 'sum',
     otel: { name: 'memwarden.memory.working_set', unit: 'By' },
-    read: (r, push) => {
-      const x = r.currentUsage.workingSet;
-      if (finite(x)) push(null, x);
-    },
+    read: figure((r) => r.currentUsage.workingSet),
   },
   {
     name: 'memwarden_usage_ratio',
@@ -161,10 +162,7 @@ const DEFINITIONS = [
     type: 'gauge',
     aggregator: 'max',
     otel: { name: 'memwarden.memory.utilization', unit: '1' },
-    read: (r, push) => {
-      const x = r.currentUsage.usagePercentage;
-      if (finite(x)) push(null, x / 100);
-    },
+    read: figure((r) => r.currentUsage.usagePercentage, percentToRatio),
   },
   {
     name: 'memwarden_heap_limit_ratio',
@@ -172,10 +170,7 @@ const DEFINITIONS = [
     type: 'gauge',
     aggregator: 'max',
     otel: { name: 'memwarden.heap.utilization', unit: '1' },
-    read: (r, push) => {
-      const x = r.currentUsage.heapUsagePercentage;
-      if (finite(x)) push(null, x / 100);
-    },
+    read: figure((r) => r.currentUsage.heapUsagePercentage, percentToRatio),
   },
   {
     name: 'memwarden_pressure_ratio',
@@ -183,10 +178,7 @@ const DEFINITIONS = [
     type: 'gauge',
     aggregator: 'max',
     otel: { name: 'memwarden.memory.pressure', unit: '1' },
-    read: (r, push) => {
-      const x = r.currentUsage.pressurePercentage;
-      if (finite(x)) push(null, x / 100);
-    },
+    read: figure((r) => r.currentUsage.pressurePercentage, percentToRatio),
   },
   {
     name: 'memwarden_status',
@@ -204,10 +196,7 @@ const DEFINITIONS = [
     type: 'gauge',
     aggregator: 'max',
     otel: { name: 'memwarden.leak.confidence', unit: '1' },
-    read: (r, push) => {
-      const x = r.trend.confidence;
-      if (finite(x)) push(null, x / 100);
-    },
+    read: figure((r) => r.trend.confidence, percentToRatio),
   },
   {
     name: 'memwarden_leak_suspected',
@@ -223,10 +212,7 @@ const DEFINITIONS = [
     type: 'gauge',
     aggregator: 'min',
     otel: { name: 'memwarden.memory.time_to_limit', unit: 's' },
-    read: (r, push) => {
-      const x = r.trend.minutesToLimit;
-      if (finite(x)) push(null, x * 60);
-    },
+    read: figure((r) => r.trend.minutesToLimit, minutesToSeconds),
   },
   {
     name: 'memwarden_time_to_heap_limit_seconds',
@@ -234,10 +220,7 @@ const DEFINITIONS = [
     type: 'gauge',
     aggregator: 'min',
     otel: { name: 'memwarden.heap.time_to_limit', unit: 's' },
-    read: (r, push) => {
-      const x = r.trend.minutesToHeapLimit;
-      if (finite(x)) push(null, x * 60);
-    },
+    read: figure((r) => r.trend.minutesToHeapLimit, minutesToSeconds),
   },
   {
     name: 'memwarden_gc_efficiency_ratio',

@@ -5,6 +5,8 @@ const { MemoryManagerService } = require('../manager');
 const { v, validateOptions, LEVELS, requestPath, matchesPaths } = require('../options');
 const { kStep, kMinLevel, kCallsApp, managerOption } = require('./steps');
 
+const { performance } = require('node:perf_hooks');
+
 const DEFAULT_EXEMPT_PATHS = Object.freeze(['/api/memory', '/health', '/healthz', '/ready']);
 
 /**
@@ -48,7 +50,8 @@ function handleMemoryPressure(options) {
     const snap = manager.getRequestSnapshot();
     if (snap === null || snap.level < minLevel) return true;
     if (snap.level >= cleanupLevel) {
-      const now = Date.now();
+      // Monotonic: a wall-clock step back must not hold cleanups off.
+      const now = performance.now();
       if (now - lastCleanup >= cooldownMs) {
         lastCleanup = now;
         setImmediate(startCleanup);

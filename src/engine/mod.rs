@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod config;
 pub mod cooldown;
 pub mod envelope;
+pub mod finite;
 pub mod gc;
 pub mod leak;
 pub mod limit;

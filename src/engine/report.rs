@@ -12,30 +12,7 @@ use super::platform::Platform;
 use super::status::Level;
 use serde::Serialize;
 
-/// Serializers that keep numbers numbers: NaN becomes 0, ±∞ the largest finite value.
-pub mod finite {
-    use serde::Serializer;
-
-    pub fn clamp(x: f64) -> f64 {
-        if x.is_nan() {
-            0.0
-        } else {
-            x.clamp(f64::MIN, f64::MAX)
-        }
-    }
-
-    pub fn num<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(clamp(*x))
-    }
-
-    /// `Option<f64>`: a non-finite value is "unknown", i.e. `null`, which the type allows.
-    pub fn opt<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
-        match x {
-            Some(v) if v.is_finite() => s.serialize_some(v),
-            _ => s.serialize_none(),
-        }
-    }
-}
+pub use super::finite;
 
 /// What the native sampler reads (procfs / cgroup files).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -8,6 +8,7 @@
 //!   30–49, never 50 or more while nothing is flagged;
 //! - quiet (no signal suspicious): 0–30, so settled benign patterns stay at 30 or less.
 
+use super::super::finite;
 use super::detector::LeakState;
 use super::evidence::{Signal, SignalEvidence};
 use serde::Serialize;
@@ -17,15 +18,20 @@ use serde::Serialize;
 #[serde(rename_all = "camelCase")]
 pub struct ConfidenceParts {
     /// 0–40: significance × magnitude of the growth.
+    #[serde(serialize_with = "finite::num")]
     pub growth_rate: f64,
     /// 0–20: rising thirds of the window and growth that survived a full GC.
+    #[serde(serialize_with = "finite::num")]
     pub consistent_growth: f64,
     /// 0–20: peak pressure against the emergency threshold.
+    #[serde(serialize_with = "finite::num")]
     pub peak_usage: f64,
     /// 0–15: little freed by recent full GCs.
+    #[serde(serialize_with = "finite::num")]
     pub low_gc_efficiency: f64,
     /// 0–5: detached contexts (2), resident memory rising too (1), GC pause share over
     /// 5 % (1), growth while the request rate is flat (1).
+    #[serde(serialize_with = "finite::num")]
     pub risk_factors: f64,
 }
 

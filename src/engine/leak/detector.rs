@@ -2,6 +2,7 @@
 //! confirmation GCs, and clearing the flag when the growth stops.
 
 use super::super::envelope::{Envelope, EnvelopePoint, Reading};
+use super::super::finite;
 use super::confidence::Stage;
 use super::evidence::{evidence, evidence_with, LeakParams, Signal, SignalEvidence};
 use serde::Serialize;
@@ -33,7 +34,9 @@ pub enum LeakEvent {
     #[serde(rename_all = "camelCase")]
     Leak {
         signal: Signal,
+        #[serde(serialize_with = "finite::num")]
         growth_rate_bytes_per_sec: f64,
+        #[serde(serialize_with = "finite::num")]
         growth_rate_low_bytes_per_sec: f64,
         timestamp: u64,
     },
@@ -611,7 +614,7 @@ mod calibration {
     }
 
     /// Every reading: below 50 while not flagged, 70 or more while flagged.
-    fn verdict_bands_hold(s: &Sim) {
+    pub(super) fn verdict_bands_hold(s: &Sim) {
         for &(t, c, flagged) in &s.confidence {
             if flagged {
                 assert!(c >= 70.0, "flagged at {t} s with confidence {c}");
@@ -684,6 +687,7 @@ mod calibration {
 #[cfg(test)]
 mod production_interval {
     use super::super::sim::{Sim, MB};
+    use super::calibration::verdict_bands_hold;
 
     const INTERVAL: u64 = 15_000;
     const KB: f64 = 1024.0;
@@ -694,6 +698,7 @@ mod production_interval {
         let mut s = Sim::with_interval(seed, INTERVAL);
         s.run(0.0, 1800.0, |_| (0.0, 0.0, CHURN));
         s.run(1800.0, secs, |_| (rate, 0.0, CHURN));
+        verdict_bands_hold(&s);
         s.first_flag_after(1800.0)
     }
 
@@ -720,36 +725,42 @@ mod production_interval {
         }
     }
 
+    /// A cache filling at `rate` for `fill_secs` after 30 minutes of churn, then at
+    /// capacity for two hours: not flagged at the end, confidence at most 30 an hour after
+    /// it filled, the bands held throughout.
+    fn cache_settles(seed: u64, rate: f64, fill_secs: f64) {
+        let full = 1800.0 + fill_secs;
+        let mut s = Sim::with_interval(seed, INTERVAL);
+        s.run(0.0, 1800.0, |_| (0.0, 0.0, CHURN));
+        s.run(1800.0, fill_secs, |_| (rate, 0.0, CHURN));
+        s.run(full, 7200.0, |_| (0.0, 0.0, CHURN + rate));
+        assert!(!s.flagged(), "cache {rate} B/s seed {seed}: {:?}", s.flags);
+        verdict_bands_hold(&s);
+        assert!(s.max_confidence_after(full + 3600.0) <= 30.0);
+    }
+
     #[test]
     fn benign_patterns_stay_quiet_for_hours() {
         for seed in 1..4 {
             let mut s = Sim::with_interval(seed, INTERVAL);
             s.run(0.0, 4.0 * 3600.0, |_| (0.0, 0.0, CHURN));
             assert_eq!(s.raised(), 0, "churn seed {seed}: {:?}", s.flags);
+            verdict_bands_hold(&s);
             assert!(s.max_confidence_after(1800.0) <= 30.0);
 
             // A cache filling for 20 min at 50 KB/s, then at capacity for 2 h.
-            let mut s = Sim::with_interval(seed, INTERVAL);
-            s.run(0.0, 1800.0, |_| (0.0, 0.0, CHURN));
-            s.run(1800.0, 1200.0, |_| (50.0 * KB, 0.0, CHURN));
-            s.run(3000.0, 7200.0, |_| (0.0, 0.0, CHURN + 50.0 * KB));
-            assert!(!s.flagged(), "cache seed {seed}: {:?}", s.flags);
-            assert!(s.max_confidence_after(3000.0 + 3600.0) <= 30.0);
+            cache_settles(seed, 50.0 * KB, 1200.0);
 
             // Slow promotion: major GCs ten minutes apart, the old generation ramping
             // between them like a slow leak.
             let mut s = Sim::with_interval(seed, INTERVAL);
             s.run(0.0, 4.0 * 3600.0, |_| (0.0, 0.0, 16.0 * KB));
             assert_eq!(s.raised(), 0, "slow promotion seed {seed}: {:?}", s.flags);
+            verdict_bands_hold(&s);
             assert!(s.max_confidence_after(3600.0) <= 30.0);
 
             // A cache filling slowly (5 KB/s for an hour), then at capacity.
-            let mut s = Sim::with_interval(seed, INTERVAL);
-            s.run(0.0, 1800.0, |_| (0.0, 0.0, CHURN));
-            s.run(1800.0, 3600.0, |_| (5.0 * KB, 0.0, CHURN));
-            s.run(5400.0, 7200.0, |_| (0.0, 0.0, CHURN + 5.0 * KB));
-            assert!(!s.flagged(), "slow cache seed {seed}: {:?}", s.flags);
-            assert!(s.max_confidence_after(5400.0 + 3600.0) <= 30.0);
+            cache_settles(seed, 5.0 * KB, 3600.0);
 
             // A one-time step of 60 MB.
             let mut s = Sim::with_interval(seed, INTERVAL);
@@ -757,6 +768,7 @@ mod production_interval {
             s.live += 60.0 * MB;
             s.run(1800.0, 7200.0, |_| (0.0, 0.0, CHURN));
             assert_eq!(s.raised(), 0, "step seed {seed}: {:?}", s.flags);
+            verdict_bands_hold(&s);
         }
     }
 }

@@ -2,6 +2,7 @@
 //! scales, and whether the growth survived full collections.
 
 use super::super::envelope::{Envelope, EnvelopePoint, Reading};
+use super::super::finite;
 use super::super::stats;
 use serde::Serialize;
 
@@ -94,10 +95,14 @@ pub struct SignalEvidence {
     pub points: usize,
     pub window_ms: u64,
     /// Theil–Sen slope and its ~95 % bounds, bytes/s; 0 without enough data.
+    #[serde(serialize_with = "finite::num")]
     pub slope_bytes_per_sec: f64,
+    #[serde(serialize_with = "finite::num")]
     pub slope_low_bytes_per_sec: f64,
+    #[serde(serialize_with = "finite::num")]
     pub slope_high_bytes_per_sec: f64,
     /// Mann–Kendall z (positive: rising).
+    #[serde(serialize_with = "finite::num")]
     pub z: f64,
     /// Thirds of the window whose own slope is positive (0–3).
     pub rising_thirds: u8,
@@ -105,6 +110,7 @@ pub struct SignalEvidence {
     pub survived_gc: Option<bool>,
     pub suspicious: bool,
     /// Newest envelope value (bytes).
+    #[serde(serialize_with = "finite::num")]
     pub current_bytes: f64,
 }
 
@@ -342,4 +348,60 @@ fn residual_noise(pts: &[EnvelopePoint], slope: f64) -> f64 {
     };
     let dev: Vec<f64> = r.iter().map(|x| (x - mid).abs()).collect();
     stats::median(&dev).map_or(0.0, |m| 1.4826 * m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_figures_reach_js_as_numbers() {
+        let e = SignalEvidence {
+            signal: Signal::Heap,
+            points: 0,
+            window_ms: 0,
+            slope_bytes_per_sec: f64::NAN,
+            slope_low_bytes_per_sec: f64::NEG_INFINITY,
+            slope_high_bytes_per_sec: f64::INFINITY,
+            z: f64::NAN,
+            rising_thirds: 0,
+            survived_gc: None,
+            suspicious: false,
+            current_bytes: f64::NAN,
+        };
+        let v = serde_json::to_value(e).unwrap();
+        for k in [
+            "slopeBytesPerSec",
+            "slopeLowBytesPerSec",
+            "slopeHighBytesPerSec",
+            "z",
+            "currentBytes",
+        ] {
+            assert!(v[k].is_number(), "{k}: {}", v[k]);
+        }
+    }
+
+    #[test]
+    fn the_floor_follows_the_headroom() {
+        const MB: f64 = 1048576.0;
+        // 400 MB in 48 h: ~2.4 KB/s; bounded by 1 and 16 KB/s; unknown: 16 KB/s.
+        let r = LeakParams::min_rate_for_headroom(400.0 * MB);
+        assert!((r - 400.0 * MB / RELEVANT_HORIZON_SECS).abs() < 1e-9 && r > 2000.0 && r < 2600.0);
+        assert_eq!(
+            LeakParams::min_rate_for_headroom(50.0 * MB),
+            LOWEST_MIN_RATE
+        );
+        assert_eq!(
+            LeakParams::min_rate_for_headroom(8192.0 * MB),
+            DEFAULT_MIN_RATE
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(LeakParams::min_rate_for_headroom(bad), DEFAULT_MIN_RATE);
+        }
+        // Short windows need 1 MiB over the window; long ones the floor.
+        let mut p = LeakParams::for_interval(15_000);
+        p.min_rate = r;
+        assert!((p.window_min_rate(6_000) - NOISE_GROWTH_BYTES / 6.0).abs() < 1e-6);
+        assert_eq!(p.window_min_rate(1_800_000), r);
+    }
 }

@@ -13,6 +13,7 @@
 //! the room, the low bound (soonest) to 80 % at the slope's upper bound, the high bound
 //! to 100 % at its lower bound.
 
+use super::super::finite;
 use super::super::stats;
 use super::evidence::SignalEvidence;
 use serde::Serialize;
@@ -27,18 +28,25 @@ pub const HEAP_EARLIEST_ABORT_SHARE: f64 = 0.8;
 #[serde(rename_all = "camelCase")]
 pub struct LimitEstimate {
     /// At the central (Theil–Sen) slope, to `failAtBytes`.
+    #[serde(serialize_with = "finite::num")]
     pub minutes: f64,
     /// At the slope's upper bound, to the earliest failure point: the soonest it plausibly fails.
+    #[serde(serialize_with = "finite::num")]
     pub minutes_low: f64,
     /// At the slope's lower bound, to `limitBytes`: the latest; `null` when the lower
     /// bound is not positive.
+    #[serde(serialize_with = "finite::opt")]
     pub minutes_high: Option<f64>,
     /// The signal's newest value (heap: the old generation's lower envelope).
+    #[serde(serialize_with = "finite::num")]
     pub current_bytes: f64,
     /// Where failure is expected: heap, 85 % of the old generation's room; resident, the limit.
+    #[serde(serialize_with = "finite::num")]
     pub fail_at_bytes: f64,
     /// The nominal maximum: the old generation's room, or the memory limit.
+    #[serde(serialize_with = "finite::num")]
     pub limit_bytes: f64,
+    #[serde(serialize_with = "finite::num")]
     pub growth_rate_bytes_per_sec: f64,
 }
 
