@@ -298,6 +298,8 @@ impl Engine {
         events.extend(self.evaluate(now, StatusTrigger::Sample));
         if self.leak_detection {
             let resident = self.native.map_or(0, |(_, s)| self.resident_bytes(&s));
+            self.detector
+                .set_headroom(self.headroom_bytes(&h, resident));
             for e in self.detector.on_sample(
                 now,
                 h.old_gen() as f64,
@@ -488,6 +490,17 @@ impl Engine {
                 samples: newest(&self.trace_samples, samples),
                 gc: newest(&self.trace_gcs, gcs),
             },
+        }
+    }
+
+    /// Room left before the sooner limit: resident memory's (the container) or the
+    /// heap's (`heap_size_limit`).
+    fn headroom_bytes(&self, h: &HeapSample, resident: u64) -> f64 {
+        let resident_room = self.limit.bytes.saturating_sub(resident) as f64;
+        if h.heap_size_limit > 0 {
+            resident_room.min(h.heap_size_limit.saturating_sub(h.heap_used) as f64)
+        } else {
+            resident_room
         }
     }
 

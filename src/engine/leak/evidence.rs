@@ -14,7 +14,9 @@ pub struct LeakParams {
     pub min_buckets: usize,
     /// Buckets in the analysis window.
     pub window_buckets: usize,
-    /// Smallest growth (lower bound of the slope) that counts, bytes/s.
+    /// Smallest growth (lower bound of the slope) that counts, bytes/s: the rate that
+    /// would use up the headroom to the limit within `RELEVANT_HORIZON_SECS` (see
+    /// `with_headroom`), at most `DEFAULT_MIN_RATE`.
     pub min_rate: f64,
     /// Mann–Kendall z needed to suspect growth.
     pub flag_z: f64,
@@ -25,7 +27,38 @@ pub struct LeakParams {
     pub trust_observed: bool,
 }
 
+/// The floor when the headroom is unknown, and its highest value: 16 KB/s.
+pub const DEFAULT_MIN_RATE: f64 = 16.0 * 1024.0;
+/// The lowest floor: 1 KB/s (86 MB a day).
+pub const LOWEST_MIN_RATE: f64 = 1024.0;
+/// A leak matters when it would use up the headroom within this time. Twice the 24 hours
+/// issue 13 names, so that a leak exhausting the headroom in a day has its slope's lower
+/// bound (about half the slope over a short window) above the floor.
+pub const RELEVANT_HORIZON_SECS: f64 = 48.0 * 3600.0;
+/// Growth any window must show to count (1 MiB): a live set random-walks by a few hundred
+/// KB, so a short window needs a fast rate (170 KB/s over 6 s, 17 KB/s over a minute),
+/// a long window only the floor (`min_rate`).
+pub const NOISE_GROWTH_BYTES: f64 = 1024.0 * 1024.0;
+
 impl LeakParams {
+    /// The floor for a process with `headroom_bytes` left before its limit (the sooner
+    /// of the heap's and resident memory's): growth that would use it up within
+    /// `RELEVANT_HORIZON_SECS`, between 1 and 16 KB/s. Unknown or no headroom: 16 KB/s.
+    pub fn min_rate_for_headroom(headroom_bytes: f64) -> f64 {
+        if headroom_bytes.is_finite() && headroom_bytes > 0.0 {
+            (headroom_bytes / RELEVANT_HORIZON_SECS).clamp(LOWEST_MIN_RATE, DEFAULT_MIN_RATE)
+        } else {
+            DEFAULT_MIN_RATE
+        }
+    }
+
+    /// Smallest slope lower bound that counts over a window of `window_ms`: the floor,
+    /// and `NOISE_GROWTH_BYTES` over the window.
+    pub fn window_min_rate(&self, window_ms: u64) -> f64 {
+        let secs = (window_ms as f64 / 1000.0).max(1.0);
+        self.min_rate.max(NOISE_GROWTH_BYTES / secs)
+    }
+
     pub fn for_interval(interval_ms: u64) -> LeakParams {
         // The old generation has no young-generation noise: short buckets are enough.
         let bucket_ms = (2 * interval_ms).max(1_000);
@@ -33,7 +66,7 @@ impl LeakParams {
             bucket_ms,
             min_buckets: 6,
             window_buckets: 60,
-            min_rate: 16.0 * 1024.0,
+            min_rate: DEFAULT_MIN_RATE,
             flag_z: 2.5,
             confirm_cooldown_ms: (bucket_ms * 10).max(10_000),
             trust_observed: true,
@@ -97,9 +130,9 @@ fn window_evidence(
     let rising_count = rising.count_ones() as u8;
     let newest_rising = rising & 0b100 != 0;
     let survived_gc = trend.and_then(|t| survived(pts, t.slope, p.min_rate, p.trust_observed));
-    // Short windows are noisier (a live set that random-walks can rise for a few seconds):
-    // they need a faster rate, min_rate × window / points (160 KB/s over 6 of 60 buckets).
-    let min_rate = p.min_rate * (p.window_buckets as f64 / pts.len().max(1) as f64).max(1.0);
+    // Short windows are noisier (a live set that random-walks can rise for a few
+    // seconds): they need a faster rate.
+    let min_rate = p.window_min_rate(window_ms);
     let suspicious = trend.is_some_and(|t| {
         t.z >= p.flag_z
             && t.slope_low > min_rate
@@ -123,12 +156,24 @@ fn window_evidence(
     }
 }
 
-/// Evidence at several time scales (the newest `min_buckets`, twice that, and the whole
-/// window): a fast leak shows in the short window before the long one has seen enough
-/// of it; a slow leak needs the long one. Returns the most telling window: confirmed
+/// Evidence at several time scales (the newest `min_buckets`, 2.5 times that, a third,
+/// half, two thirds of the window and the whole window): a fast leak shows in the short
+/// window before the long one has seen enough of it; a slow leak needs a long one, and
+/// one that began inside the window rises in every third of a window that starts near
+/// its beginning (at the 15 s preset, a 20 KB/s leak rises in every third of the
+/// 15-minute window some ten minutes after it began, of the 30-minute one only after
+/// twenty). Returns the most telling window: confirmed
 /// growth first, then suspected growth, else the longest window.
 pub(super) fn evidence(signal: Signal, env: &Envelope, p: &LeakParams) -> SignalEvidence {
-    let scales = [p.min_buckets, p.min_buckets * 5 / 2, p.window_buckets];
+    let w = p.window_buckets;
+    let scales = [
+        p.min_buckets,
+        p.min_buckets * 5 / 2,
+        w / 3,
+        w / 2,
+        w * 2 / 3,
+        w,
+    ];
     evidence_with(signal, env, p, &scales, 3)
 }
 
@@ -244,7 +289,7 @@ fn judge(
     min_rate: f64,
     is_reading: impl Fn(&EnvelopePoint) -> bool,
 ) -> Option<bool> {
-    let noise = residual_noise(pts, slope);
+    let noise = judged_noise(pts, slope);
     let first = pts.first()?.t;
     let span = pts.last()?.t.saturating_sub(first);
     let (one, two) = (first + span / 3, first + 2 * span / 3);
@@ -264,6 +309,25 @@ fn judge(
         .min_by(|a, b| a.value.total_cmp(&b.value))?;
     let expected = slope * g.t.saturating_sub(r.t) as f64 / 1000.0;
     Some(g.value - r.value >= (0.5 * expected).max(3.0 * noise))
+}
+
+/// The noise a surviving growth must beat: the envelope's, or the spread of the readings
+/// after full collections when there are enough of them and they are steadier. Between
+/// collections the envelope carries promoted garbage (a saw-tooth many MB high at long
+/// intervals, where a bucket holds two samples); the readings after collections measure
+/// the live set, so their spread is the noise a live-set comparison faces.
+fn judged_noise(pts: &[EnvelopePoint], slope: f64) -> f64 {
+    let all = residual_noise(pts, slope);
+    let readings: Vec<EnvelopePoint> = pts
+        .iter()
+        .copied()
+        .filter(EnvelopePoint::after_gc)
+        .collect();
+    if readings.len() >= 4 {
+        all.min(residual_noise(&readings, slope))
+    } else {
+        all
+    }
 }
 
 /// Robust spread of the points around the Theil–Sen line (1.4826 × the median absolute
