@@ -185,7 +185,8 @@ function verdict(r) {
     maxAll,
     endsFlagged: last ? last.leakSuspected : false,
     errors: r.base.errors + r.pattern.errors + r.base.non2xx + r.pattern.non2xx,
-    site: attributed && attributed.top ? `${attributed.top.functionName} (${attributed.top.url}:${attributed.top.lineNumber})` : null,
+    // '-': no attribution finished; 'none found': one finished without a growing site.
+    site: attributed ? (attributed.top ? `${attributed.top.functionName} (${attributed.top.url}:${attributed.top.lineNumber})` : 'none found') : null,
   };
   if (cfg.kind === 'leak') {
     row.keptPerSec = r.retainedBytes === null ? null : r.retainedBytes / patternS;
