@@ -15,12 +15,19 @@
 // started 0.5 s into the round's load; the load lasts the attribution's duration + 1 s
 // in every arm, so all of B's profile reads fall inside it. Other arms (ARMS) run an
 // attribution with another sampling interval, the sampler alone, or nothing (an A/A
-// check), for a before/after view in the same run. Two measurements, each in its own
+// check), for a before/after view in the same run. Three measurements, each in its own
 // fresh server process:
 //   1. max throughput: autocannon, CONNECTIONS connections, no rate limit; req/s.
 //   2. fixed rate (RATE, 400 req/s as in the issue): the server's CPU time per request
 //      (process.cpuUsage() in the child: every thread, GC helpers included) and
 //      latency p99 / max.
+//   3. the sampler alone, finely interleaved (MEASURE=slots): in one more server under
+//      max-throughput load, the child itself runs groups of SLOT_MS slots in random
+//      order, `off`, `off-again` (an A/A check) and the sampler at each of
+//      SLOT_INTERVALS (started at the slot's start, stopped at its end; no profile
+//      reads), counting requests served and CPU time per slot. Adjacent half-second
+//      slots share the machine's moment, so this resolves far smaller differences
+//      than whole rounds on a noisy machine; the reads' share is then measured apart.
 // Within each cycle the arms' order rotates (AB, BA, ...), so each arm takes each
 // position equally often and the heap's slow growth hits both alike. Ratios are taken
 // per cycle (B over the A of the same cycle); the table gives their median, min and max.
@@ -34,12 +41,12 @@
 // Environment: CYCLES (default 4 per measurement), ROUND_S (default 30: the
 // attribution's durationMs; 10 makes B's reads 3x denser than production),
 // CONNECTIONS (default 10), RATE (default 400), WARMUP_S (default 5), LEAK_PER_S
-// (records a second, default 400), MEASURE=throughput,rate (default both),
+// (records a second, default 400), MEASURE (default throughput,rate,slots),
 // ARMS (default A,B; A first, then any of: B; A-again, nothing running, an A/A check;
 // sampling-only, the sampler at 131072 for the round with no profile reads; a sampling
-// interval in bytes such as 524288, attributeLeak() with it), PIN=0 to not pin.
-// The sampler's own cost is small beside this machine's noise in 30 s rounds; short
-// rounds interleave finer: ARMS=A,A-again,sampling-only ROUND_S=3 CYCLES=30.
+// interval in bytes such as 524288, attributeLeak() with it), SLOT_MS (default 500),
+// SLOT_GROUPS (default 80), SLOT_INTERVALS (default 131072; comma-separated),
+// PIN=0 to not pin.
 // It is a benchmark, not a test: the exit code is 0 whatever the verdict.
 
 const { spawn, execFileSync } = require('node:child_process');
@@ -137,6 +144,8 @@ async function serve(leakPerSecond) {
         sessions: sessions.length,
       });
       reads.maxMs = 0;
+    } else if (msg.op === 'slots') {
+      runSlots(msg).then((slots) => process.send({ op: 'slotted', slots }));
     } else if (msg.op === 'attribute') {
       const done = (result, error) => process.send({ op: 'attributed', result, error });
       if (msg.mode === 'sampling-only') {
@@ -154,6 +163,44 @@ async function serve(leakPerSecond) {
       );
     }
   });
+  // Fine-grained interleaving of the sampler alone: groups of slots of `slotMs` in a
+  // random order, one slot per arm ('off', 'off-again', and the sampler at each
+  // interval), each slot's requests served and CPU time; the sampler is started at the
+  // slot's beginning and stopped at its end (no profile reads).
+  async function runSlots({ slotMs, groups, intervals }) {
+    const session = new inspector.Session();
+    session.connect();
+    const call = (method, params) => new Promise((resolve, reject) => session.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
+    const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+    const arms = ['off', 'off-again', ...intervals.map(String)];
+    const out = [];
+    try {
+      for (let g = 0; g < groups; g++) {
+        const order = [...arms];
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(Math.random() * (i + 1));
+          [order[i], order[j]] = [order[j], order[i]];
+        }
+        const group = {};
+        for (const arm of order) {
+          const c0 = process.cpuUsage();
+          const n0 = served;
+          const t0 = process.hrtime.bigint();
+          if (arm !== 'off' && arm !== 'off-again') await call('HeapProfiler.startSampling', { samplingInterval: Number(arm) });
+          await wait(slotMs);
+          if (arm !== 'off' && arm !== 'off-again') await call('HeapProfiler.stopSampling');
+          const c = process.cpuUsage(c0);
+          const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+          const n = served - n0;
+          group[arm] = { rps: (n * 1000) / ms, cpuUs: n > 0 ? (c.user + c.system) / n : null };
+        }
+        out.push(group);
+      }
+    } finally {
+      session.disconnect();
+    }
+    return out;
+  }
   process.on('disconnect', () => process.exit(0));
   const server = app.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
 }
@@ -281,6 +328,55 @@ async function measure(kind, arms, cfg) {
   return rows;
 }
 
+/**
+ * The sampler alone, interleaved finely inside one server under max-throughput load
+ * (slots of SLOT_MS in random order within each group): less exposed to the machine's
+ * drift than whole 30 s rounds.
+ */
+async function measureSlots(cfg) {
+  const server = await startServer(cfg.leakPerSecond, cfg.pin);
+  try {
+    if (cfg.warmup > 0) await load(server.port, cfg.warmup, cfg.connections, 0);
+    const arms = 2 + cfg.slotIntervals.length;
+    const seconds = Math.ceil((cfg.slotGroups * arms * (cfg.slotMs + 20)) / 1000) + 3;
+    const autocannon = require('autocannon');
+    const running = autocannon({ url: `http://127.0.0.1:${server.port}/sessions`, connections: cfg.connections, duration: seconds, pipelining: 1 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const { slots } = await ask(server.child, { op: 'slots', slotMs: cfg.slotMs, groups: cfg.slotGroups, intervals: cfg.slotIntervals }, 'slotted');
+    running.stop();
+    const res = await running;
+    if (res.errors || res.non2xx || res.timeouts) throw new Error(`slots: ${res.errors} errors, ${res.non2xx} non-2xx, ${res.timeouts} timeouts`);
+    return slots;
+  } finally {
+    server.child.kill();
+  }
+}
+
+function reportSlots(cfg, groups) {
+  console.log('');
+  console.log(`### The sampler alone, ${groups.length} groups of ${cfg.slotMs} ms slots in random order, max throughput (no profile reads)`);
+  console.log('| arm | req/s ratio to off: median | mean ± 95 % | CPU/req ratio: median | mean ± 95 % |');
+  console.log('|---|---:|---:|---:|---:|');
+  const lines = [];
+  const stats = (xs) => {
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+    return { med: median(xs), mean: m, ci: (1.96 * sd) / Math.sqrt(xs.length) };
+  };
+  for (const arm of ['off-again', ...cfg.slotIntervals.map(String)]) {
+    const r = stats(groups.map((g) => g[arm].rps / g.off.rps));
+    const c = stats(groups.filter((g) => g[arm].cpuUs && g.off.cpuUs).map((g) => g[arm].cpuUs / g.off.cpuUs));
+    const name = arm === 'off-again' ? 'off-again (A/A check)' : `sampler at ${arm} B`;
+    console.log(`| ${name} | ${r.med.toFixed(4)} | ${r.mean.toFixed(4)} ± ${r.ci.toFixed(4)} | ${c.med.toFixed(4)} | ${c.mean.toFixed(4)} ± ${c.ci.toFixed(4)} |`);
+    lines.push(
+      `${name}: req/s ratio median ${r.med.toFixed(4)} (mean ${r.mean.toFixed(4)} ± ${r.ci.toFixed(4)}), CPU/req ratio median ${c.med.toFixed(4)} (mean ${c.mean.toFixed(4)} ± ${c.ci.toFixed(4)}); ` +
+        (arm === 'off-again' ? 'how far the method is from exact' : `sampler cost ${pct(1 - r.med)} of throughput, ${pct(c.med - 1)} CPU/req`),
+    );
+  }
+  for (const l of lines) console.log(l);
+  return lines;
+}
+
 const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)} %`;
 
 function report(kind, arms, rows) {
@@ -312,6 +408,9 @@ function report(kind, arms, rows) {
       `(min ${Math.min(...rs).toFixed(4)}, max ${Math.max(...rs).toFixed(4)}, ${rs.length} cycles); cost ${pct(cost)}; ` +
       (a.name === 'A-again' ? 'the same app with nothing running: how far the method is from exact' : `target <= 1 %: ${cost <= TARGET ? 'MET' : 'NOT MET'}`) +
       (a.options && a.mode !== 'sampling-only' ? `; profile reads: median ${pct(median(readShares))} of the round's time (max read ${Math.max(...rows.map((row) => row[a.name].maxReadMs)).toFixed(1)} ms)` : '') +
+      (kind === 'rate'
+        ? `; extra server CPU median ${median(rows.map((row) => ((row[a.name].cpuUs - row[base].cpuUs) * row[a.name].rps) / 1e4)).toFixed(2)} % of one core`
+        : '') +
       (kind === 'rate' ? `; p99 ratio median ${median(p99r).toFixed(3)} (min ${Math.min(...p99r).toFixed(3)}, max ${Math.max(...p99r).toFixed(3)})` : '');
     verdicts.push(line);
   }
@@ -327,10 +426,17 @@ async function main() {
     rate: envInteger('RATE', 400, 1, 1_000_000),
     warmup: envInteger('WARMUP_S', 5, 0, 3600),
     leakPerSecond: envInteger('LEAK_PER_S', 400, 0, 1_000_000),
+    slotMs: envInteger('SLOT_MS', 500, 50, 60_000),
+    slotGroups: envInteger('SLOT_GROUPS', 80, 2, 100_000),
+    slotIntervals: (process.env.SLOT_INTERVALS || '131072').split(',').filter(Boolean).map((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1024 || n > 16 * 1048576) throw new Error(`SLOT_INTERVALS=${JSON.stringify(process.env.SLOT_INTERVALS)} is invalid; accepted: sampling intervals in bytes (whole numbers from 1024 to 16777216), comma-separated`);
+      return n;
+    }),
     pin: pinning(),
   };
-  const kinds = (process.env.MEASURE || 'throughput,rate').split(',').filter(Boolean);
-  for (const k of kinds) if (k !== 'throughput' && k !== 'rate') throw new Error(`MEASURE=${JSON.stringify(process.env.MEASURE)} is invalid; accepted: throughput, rate or both, comma-separated`);
+  const kinds = (process.env.MEASURE || 'throughput,rate,slots').split(',').filter(Boolean);
+  for (const k of kinds) if (!['throughput', 'rate', 'slots'].includes(k)) throw new Error(`MEASURE=${JSON.stringify(process.env.MEASURE)} is invalid; accepted: one or more of throughput, rate, slots, comma-separated`);
   const armSpecs = (process.env.ARMS || 'A,B').split(',').filter(Boolean);
   if (armSpecs[0] !== 'A' || armSpecs.length < 2) throw new Error(`ARMS=${JSON.stringify(process.env.ARMS)} is invalid; accepted: A first, then one or more of B, A-again, sampling-only or a sampling interval in bytes, comma-separated`);
   const arms = armSpecs.map(parseArm);
@@ -345,6 +451,10 @@ async function main() {
   for (const a of arms) console.log(`  ${a.name}: ${a.what}`);
   const all = [];
   for (const kind of kinds) {
+    if (kind === 'slots') {
+      all.push(...reportSlots(cfg, await measureSlots(cfg)));
+      continue;
+    }
     const rows = await measure(kind, arms, cfg);
     all.push(...report(kind, arms, rows));
   }
