@@ -434,7 +434,7 @@ export interface LeakAttributionSettings {
   everyMs?: number;
   /** Sampling time of an automatic attribution (1000–600000 ms). Default: 30000. */
   durationMs?: number;
-  /** Profile reads after the first (2–20). Default: 3. */
+  /** Profile reads, one at the end of each equal window (2–20). Default: 3. */
   windows?: number;
   /** Average bytes between samples (1024–16777216). Default: 131072. */
   samplingIntervalBytes?: number;
@@ -445,7 +445,7 @@ export interface LeakAttributionSettings {
 export interface AttributionOptions {
   /** How long to sample (1000–600000 ms). Default: 30000. */
   durationMs?: number;
-  /** Profile reads after the first (2–20); each forces a full GC. Default: 3. */
+  /** Profile reads, one at the end of each equal window (2–20); each forces a full GC. Default: 3. */
   windows?: number;
   /** Average bytes between samples (1024–16777216). Default: 131072 (overhead within noise). */
   samplingIntervalBytes?: number;

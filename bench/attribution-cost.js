@@ -11,7 +11,7 @@
 //
 // Rounds alternate between arms: A, nothing extra running; B, one attribution exactly
 // as the automatic one runs in production (manager.attributeLeak(): 30 s, 3 windows,
-// samplingIntervalBytes 131072, windows + 1 profile reads, each forcing a full GC),
+// samplingIntervalBytes 131072, a profile read at the end of each window, each forcing a full GC),
 // started 0.5 s into the round's load; the load lasts the attribution's duration + 1 s
 // in every arm, so all of B's profile reads fall inside it. Other arms (ARMS) run an
 // attribution with another sampling interval, the sampler alone, or nothing (an A/A
@@ -25,7 +25,7 @@
 //      max-throughput load, the child itself runs groups of SLOT_MS slots in random
 //      order, `off`, `off-again` (an A/A check) and the sampler at each of
 //      SLOT_INTERVALS (started at the slot's start, stopped at its end; no profile
-//      reads), counting requests served and CPU time per slot. Adjacent half-second
+//      reads), counting requests served and CPU time per slot. Adjacent one-second
 //      slots share the machine's moment, so this resolves far smaller differences
 //      than whole rounds on a noisy machine; the reads' share is then measured apart.
 // Within each cycle the arms' order rotates (AB, BA, ...), so each arm takes each
@@ -42,10 +42,12 @@
 // attribution's durationMs; 10 makes B's reads 3x denser than production),
 // CONNECTIONS (default 10), RATE (default 400), WARMUP_S (default 5), LEAK_PER_S
 // (records a second, default 400), MEASURE (default throughput,rate,slots),
-// ARMS (default A,B; A first, then any of: B; A-again, nothing running, an A/A check;
+// ARMS (default A,B,B-previous; A first, then any of: B; B-previous, the inspector calls
+// attributeLeak() made before it stopped reading at the start and stopping with
+// stopSampling (5 forced full GCs instead of 3); A-again, nothing running, an A/A check;
 // sampling-only, the sampler at 131072 for the round with no profile reads; a sampling
-// interval in bytes such as 524288, attributeLeak() with it), SLOT_MS (default 500),
-// SLOT_GROUPS (default 80), SLOT_INTERVALS (default 131072; comma-separated),
+// interval in bytes such as 524288, attributeLeak() with it), SLOT_MS (default 1000),
+// SLOT_GROUPS (default 60), SLOT_INTERVALS (default 131072; comma-separated),
 // PIN=0 to not pin.
 // It is a benchmark, not a test: the exit code is 0 whatever the verdict.
 
@@ -67,7 +69,8 @@ async function serve(leakPerSecond) {
   const reads = { count: 0, ms: 0, maxMs: 0 };
   const origPost = inspector.Session.prototype.post;
   inspector.Session.prototype.post = function post(method, params, cb) {
-    if (method !== 'HeapProfiler.getSamplingProfile' || typeof cb !== 'function') return origPost.call(this, method, params, cb);
+    // getSamplingProfile and stopSampling both force a full GC and build a profile.
+    if ((method !== 'HeapProfiler.getSamplingProfile' && method !== 'HeapProfiler.stopSampling') || typeof cb !== 'function') return origPost.call(this, method, params, cb);
     const t0 = process.hrtime.bigint();
     return origPost.call(this, method, params, (err, res) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -148,12 +151,16 @@ async function serve(leakPerSecond) {
       runSlots(msg).then((slots) => process.send({ op: 'slotted', slots }));
     } else if (msg.op === 'attribute') {
       const done = (result, error) => process.send({ op: 'attributed', result, error });
+      if (msg.mode === 'previous') {
+        previousAttribution(msg.options).then((r) => done(r), (err) => done(null, String(err && err.message)));
+        return;
+      }
       if (msg.mode === 'sampling-only') {
         // The sampler alone, for the same span, with no profile reads.
         const session = new inspector.Session();
         session.connect();
         session.post('HeapProfiler.startSampling', { samplingInterval: 131072 }, () => {
-          setTimeout(() => session.post('HeapProfiler.stopSampling', () => (session.disconnect(), done({ sites: [] }))), msg.options.durationMs || 30_000);
+          setTimeout(() => session.post('HeapProfiler.disable', () => (session.disconnect(), done({ sites: [] }))), msg.options.durationMs || 30_000);
         });
         return;
       }
@@ -163,6 +170,33 @@ async function serve(leakPerSecond) {
       );
     }
   });
+  // The inspector calls lib/attribution.js made before this benchmark (a read right
+  // after starting, one per window, then HeapProfiler.stopSampling, which forces one
+  // more full GC to build a profile that was thrown away), with the same processing
+  // of each read: the "before" of a before/after in the same run.
+  async function previousAttribution(options) {
+    const { bytesBySite, rankGrowingSites, checkOptions } = require(path.join(ROOT, 'lib', 'attribution'));
+    const o = checkOptions(options);
+    const session = new inspector.Session();
+    session.connect();
+    const call = (method, params) => new Promise((resolve, reject) => session.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
+    const startedAt = Date.now();
+    try {
+      await call('HeapProfiler.startSampling', { samplingInterval: o.samplingIntervalBytes });
+      const snapshots = [bytesBySite((await call('HeapProfiler.getSamplingProfile')).profile)];
+      const step = Math.floor(o.durationMs / o.windows);
+      for (let i = 0; i < o.windows; i++) {
+        await new Promise((r) => setTimeout(r, step));
+        snapshots.push(bytesBySite((await call('HeapProfiler.getSamplingProfile')).profile));
+      }
+      const sites = rankGrowingSites(snapshots, Date.now() - startedAt, o.top);
+      return { sites: sites.slice(0, 1).map((x) => ({ functionName: x.functionName, url: path.relative(ROOT, x.url.replace(/^file:\/\//, '')), lineNumber: x.lineNumber, shareOfGrowth: x.shareOfGrowth })) };
+    } finally {
+      await call('HeapProfiler.stopSampling').catch(() => {});
+      session.disconnect();
+    }
+  }
+
   // Fine-grained interleaving of the sampler alone: groups of slots of `slotMs` in a
   // random order, one slot per arm ('off', 'off-again', and the sampler at each
   // interval), each slot's requests served and CPU time; the sampler is started at the
@@ -188,7 +222,7 @@ async function serve(leakPerSecond) {
           const t0 = process.hrtime.bigint();
           if (arm !== 'off' && arm !== 'off-again') await call('HeapProfiler.startSampling', { samplingInterval: Number(arm) });
           await wait(slotMs);
-          if (arm !== 'off' && arm !== 'off-again') await call('HeapProfiler.stopSampling');
+          if (arm !== 'off' && arm !== 'off-again') await call('HeapProfiler.disable');
           const c = process.cpuUsage(c0);
           const ms = Number(process.hrtime.bigint() - t0) / 1e6;
           const n = served - n0;
@@ -265,11 +299,12 @@ function load(port, seconds, connections, rate) {
 function parseArm(spec) {
   if (spec === 'A') return { name: 'A', what: 'no attribution running' };
   if (spec === 'A-again') return { name: 'A-again', what: 'no attribution running either (an A/A check of the method)' };
-  if (spec === 'B') return { name: 'B', what: 'attributeLeak() at its defaults (samplingIntervalBytes 131072, 3 windows, 4 profile reads)', options: {} };
+  if (spec === 'B') return { name: 'B', what: 'attributeLeak() at its defaults (30 s, samplingIntervalBytes 131072, 3 windows: 3 profile reads)', options: {} };
+  if (spec === 'B-previous') return { name: 'B-previous', what: 'the inspector calls attributeLeak() made before (windows + 1 reads, then stopSampling: 5 forced full GCs)', mode: 'previous', options: {} };
   if (spec === 'sampling-only') return { name: 'sampling-only', what: 'HeapProfiler sampling at 131072 with no profile reads', mode: 'sampling-only', options: {} };
   const n = Number(spec);
   if (!Number.isInteger(n) || n < 1024 || n > 16 * 1048576) {
-    throw new Error(`ARMS: ${JSON.stringify(spec)} is not accepted; accepted: A first, then B, A-again, sampling-only or a sampling interval in bytes (a whole number from 1024 to 16777216), comma-separated`);
+    throw new Error(`ARMS: ${JSON.stringify(spec)} is not accepted; accepted: A first, then B, B-previous, A-again, sampling-only or a sampling interval in bytes (a whole number from 1024 to 16777216), comma-separated`);
   }
   return { name: `B@${n}`, what: `attributeLeak({ samplingIntervalBytes: ${n} })`, options: { samplingIntervalBytes: n } };
 }
@@ -426,8 +461,8 @@ async function main() {
     rate: envInteger('RATE', 400, 1, 1_000_000),
     warmup: envInteger('WARMUP_S', 5, 0, 3600),
     leakPerSecond: envInteger('LEAK_PER_S', 400, 0, 1_000_000),
-    slotMs: envInteger('SLOT_MS', 500, 50, 60_000),
-    slotGroups: envInteger('SLOT_GROUPS', 80, 2, 100_000),
+    slotMs: envInteger('SLOT_MS', 1000, 50, 60_000),
+    slotGroups: envInteger('SLOT_GROUPS', 60, 2, 100_000),
     slotIntervals: (process.env.SLOT_INTERVALS || '131072').split(',').filter(Boolean).map((v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1024 || n > 16 * 1048576) throw new Error(`SLOT_INTERVALS=${JSON.stringify(process.env.SLOT_INTERVALS)} is invalid; accepted: sampling intervals in bytes (whole numbers from 1024 to 16777216), comma-separated`);
@@ -437,8 +472,8 @@ async function main() {
   };
   const kinds = (process.env.MEASURE || 'throughput,rate,slots').split(',').filter(Boolean);
   for (const k of kinds) if (!['throughput', 'rate', 'slots'].includes(k)) throw new Error(`MEASURE=${JSON.stringify(process.env.MEASURE)} is invalid; accepted: one or more of throughput, rate, slots, comma-separated`);
-  const armSpecs = (process.env.ARMS || 'A,B').split(',').filter(Boolean);
-  if (armSpecs[0] !== 'A' || armSpecs.length < 2) throw new Error(`ARMS=${JSON.stringify(process.env.ARMS)} is invalid; accepted: A first, then one or more of B, A-again, sampling-only or a sampling interval in bytes, comma-separated`);
+  const armSpecs = (process.env.ARMS || 'A,B,B-previous').split(',').filter(Boolean);
+  if (armSpecs[0] !== 'A' || armSpecs.length < 2) throw new Error(`ARMS=${JSON.stringify(process.env.ARMS)} is invalid; accepted: A first, then one or more of B, B-previous, A-again, sampling-only or a sampling interval in bytes, comma-separated`);
   const arms = armSpecs.map(parseArm);
   if (cfg.pin) execFileSync('taskset', ['-p', '-c', cfg.pin.load, String(process.pid)], { stdio: 'ignore' });
   const expressVersion = require(path.join(ROOT, 'node_modules', 'express', 'package.json')).version;
