@@ -38,13 +38,15 @@
 // Where `taskset` exists and there are at least 2 CPUs, the server is pinned to the
 // last CPU and autocannon to the others (as bench:overhead does).
 //
-// Environment: CYCLES (default 4 per measurement), ROUND_S (default 30: the
+// Environment: CYCLES (per measurement; default the multiple of the number of arms
+// from 4 up: 6 for the default 3 arms), ROUND_S (default 30: the
 // attribution's durationMs; 10 makes B's reads 3x denser than production),
 // CONNECTIONS (default 10), RATE (default 400), WARMUP_S (default 5), LEAK_PER_S
 // (records a second, default 400), MEASURE (default throughput,rate,slots),
 // ARMS (default A,B,B-previous; A first, then any of: B; B-previous, the inspector calls
 // attributeLeak() made before it stopped reading at the start and stopping with
 // stopSampling (5 forced full GCs instead of 3); A-again, nothing running, an A/A check;
+// session-only, an inspector session connected for the round and nothing else;
 // sampling-only, the sampler at 131072 for the round with no profile reads; a sampling
 // interval in bytes such as 524288, attributeLeak() with it), SLOT_MS (default 1000),
 // SLOT_GROUPS (default 60), SLOT_INTERVALS (default 131072; comma-separated),
@@ -153,6 +155,13 @@ async function serve(leakPerSecond) {
       const done = (result, error) => process.send({ op: 'attributed', result, error });
       if (msg.mode === 'previous') {
         previousAttribution(msg.options).then((r) => done(r), (err) => done(null, String(err && err.message)));
+        return;
+      }
+      if (msg.mode === 'session-only') {
+        // An inspector session connected for the same span, nothing asked of it.
+        const session = new inspector.Session();
+        session.connect();
+        setTimeout(() => (session.disconnect(), done({ sites: [] })), msg.options.durationMs || 30_000);
         return;
       }
       if (msg.mode === 'sampling-only') {
@@ -301,10 +310,11 @@ function parseArm(spec) {
   if (spec === 'A-again') return { name: 'A-again', what: 'no attribution running either (an A/A check of the method)' };
   if (spec === 'B') return { name: 'B', what: 'attributeLeak() at its defaults (30 s, samplingIntervalBytes 131072, 3 windows: 3 profile reads)', options: {} };
   if (spec === 'B-previous') return { name: 'B-previous', what: 'the inspector calls attributeLeak() made before (windows + 1 reads, then stopSampling: 5 forced full GCs)', mode: 'previous', options: {} };
+  if (spec === 'session-only') return { name: 'session-only', what: 'an inspector session connected for the round, no sampling', mode: 'session-only', options: {} };
   if (spec === 'sampling-only') return { name: 'sampling-only', what: 'HeapProfiler sampling at 131072 with no profile reads', mode: 'sampling-only', options: {} };
   const n = Number(spec);
   if (!Number.isInteger(n) || n < 1024 || n > 16 * 1048576) {
-    throw new Error(`ARMS: ${JSON.stringify(spec)} is not accepted; accepted: A first, then B, B-previous, A-again, sampling-only or a sampling interval in bytes (a whole number from 1024 to 16777216), comma-separated`);
+    throw new Error(`ARMS: ${JSON.stringify(spec)} is not accepted; accepted: A first, then B, B-previous, A-again, session-only, sampling-only or a sampling interval in bytes (a whole number from 1024 to 16777216), comma-separated`);
   }
   return { name: `B@${n}`, what: `attributeLeak({ samplingIntervalBytes: ${n} })`, options: { samplingIntervalBytes: n } };
 }
@@ -419,14 +429,14 @@ function report(kind, arms, rows) {
   const metric = kind === 'throughput' ? 'rps' : 'cpuUs';
   const costOf = kind === 'throughput' ? (r) => 1 - r : (r) => r - 1;
   console.log('');
-  console.log(kind === 'throughput' ? '### Max throughput (req/s)' : '### Fixed rate: server CPU µs per request, p99 ms');
+  console.log(kind === 'throughput' ? '### Max throughput: req/s (server CPU µs per request); ratios of req/s' : '### Fixed rate: server CPU µs per request, p99 ms');
   const head = ['cycle', ...arms.map((a) => a.name), ...arms.slice(1).map((a) => `${a.name}/${base}`)];
   console.log(`| ${head.join(' | ')} |`);
   console.log(`|${head.map(() => '---:').join('|')}|`);
   for (const row of rows) {
     const cells = arms.map((a) => {
       const x = row[a.name];
-      return kind === 'throughput' ? x.rps.toFixed(0) : `${x.cpuUs.toFixed(1)} µs, p99 ${x.p99}`;
+      return kind === 'throughput' ? `${x.rps.toFixed(0)} (${x.cpuUs.toFixed(1)} µs)` : `${x.cpuUs.toFixed(1)} µs, p99 ${x.p99}`;
     });
     const ratios = arms.slice(1).map((a) => (row[a.name][metric] / row[base][metric]).toFixed(4));
     console.log(`| ${row.cycle} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
@@ -438,11 +448,19 @@ function report(kind, arms, rows) {
     const cost = costOf(med);
     const readShares = rows.map((row) => row[a.name].readShare);
     const p99r = rows.map((row) => row[a.name].p99 / row[base].p99);
+    // At max throughput the server's CPU per request is the steadier figure: req/s
+    // also moves with how much of its CPU the machine's other work leaves it.
+    const cpuRs = rows.map((row) => row[a.name].cpuUs / row[base].cpuUs);
+    const cpuLine =
+      kind === 'throughput'
+        ? `; CPU/req ratio median ${median(cpuRs).toFixed(4)} (min ${Math.min(...cpuRs).toFixed(4)}, max ${Math.max(...cpuRs).toFixed(4)}): throughput cost from CPU ${pct(1 - 1 / median(cpuRs))}`
+        : '';
     const line =
       `${a.name} (${a.what}): ${kind === 'throughput' ? 'req/s' : 'CPU/req'} ratio ${a.name}/${base} median ${med.toFixed(4)} ` +
       `(min ${Math.min(...rs).toFixed(4)}, max ${Math.max(...rs).toFixed(4)}, ${rs.length} cycles); cost ${pct(cost)}; ` +
       (a.name === 'A-again' ? 'the same app with nothing running: how far the method is from exact' : `target <= 1 %: ${cost <= TARGET ? 'MET' : 'NOT MET'}`) +
-      (a.options && a.mode !== 'sampling-only' ? `; profile reads: median ${pct(median(readShares))} of the round's time (max read ${Math.max(...rows.map((row) => row[a.name].maxReadMs)).toFixed(1)} ms)` : '') +
+      cpuLine +
+      (a.options && !a.mode?.endsWith('-only') ? `; profile reads: median ${pct(median(readShares))} of the round's time (max read ${Math.max(...rows.map((row) => row[a.name].maxReadMs)).toFixed(1)} ms)` : '') +
       (kind === 'rate'
         ? `; extra server CPU median ${median(rows.map((row) => ((row[a.name].cpuUs - row[base].cpuUs) * row[a.name].rps) / 1e4)).toFixed(2)} % of one core`
         : '') +
@@ -455,7 +473,7 @@ function report(kind, arms, rows) {
 
 async function main() {
   const cfg = {
-    cycles: envInteger('CYCLES', 4, 1, 1000),
+    cycles: envInteger('CYCLES', 0, 1, 1000),
     roundS: envInteger('ROUND_S', 30, 2, 600),
     connections: envInteger('CONNECTIONS', 10, 1, 10_000),
     rate: envInteger('RATE', 400, 1, 1_000_000),
@@ -473,8 +491,10 @@ async function main() {
   const kinds = (process.env.MEASURE || 'throughput,rate,slots').split(',').filter(Boolean);
   for (const k of kinds) if (!['throughput', 'rate', 'slots'].includes(k)) throw new Error(`MEASURE=${JSON.stringify(process.env.MEASURE)} is invalid; accepted: one or more of throughput, rate, slots, comma-separated`);
   const armSpecs = (process.env.ARMS || 'A,B,B-previous').split(',').filter(Boolean);
-  if (armSpecs[0] !== 'A' || armSpecs.length < 2) throw new Error(`ARMS=${JSON.stringify(process.env.ARMS)} is invalid; accepted: A first, then one or more of B, B-previous, A-again, sampling-only or a sampling interval in bytes, comma-separated`);
+  if (armSpecs[0] !== 'A' || armSpecs.length < 2) throw new Error(`ARMS=${JSON.stringify(process.env.ARMS)} is invalid; accepted: A first, then one or more of B, B-previous, A-again, session-only, sampling-only or a sampling interval in bytes, comma-separated`);
   const arms = armSpecs.map(parseArm);
+  // By default each arm takes each position in a cycle equally often, at least 4 cycles.
+  if (!cfg.cycles) cfg.cycles = Math.ceil(4 / arms.length) * arms.length;
   if (cfg.pin) execFileSync('taskset', ['-p', '-c', cfg.pin.load, String(process.pid)], { stdio: 'ignore' });
   const expressVersion = require(path.join(ROOT, 'node_modules', 'express', 'package.json')).version;
   console.log(
