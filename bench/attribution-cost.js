@@ -11,7 +11,7 @@
 //
 // Rounds alternate between arms: A, nothing extra running; B, one attribution exactly
 // as the automatic one runs in production (manager.attributeLeak(): 30 s, 3 windows,
-// samplingIntervalBytes 131072, a profile read at the end of each window, each forcing a full GC),
+// samplingIntervalBytes 524288, a profile read at the end of each window, each forcing a full GC),
 // started 0.5 s into the round's load; the load lasts the attribution's duration + 1 s
 // in every arm, so all of B's profile reads fall inside it. Other arms (ARMS) run an
 // attribution with another sampling interval, the sampler alone, or nothing (an A/A
@@ -43,13 +43,13 @@
 // attribution's durationMs; 10 makes B's reads 3x denser than production),
 // CONNECTIONS (default 10), RATE (default 400), WARMUP_S (default 5), LEAK_PER_S
 // (records a second, default 400), MEASURE (default throughput,rate,slots),
-// ARMS (default A,B,B-previous; A first, then any of: B; B-previous, the inspector calls
-// attributeLeak() made before it stopped reading at the start and stopping with
-// stopSampling (5 forced full GCs instead of 3); A-again, nothing running, an A/A check;
+// ARMS (default A,B,B-previous; A first, then any of: B; B-previous, attributeLeak() as
+// it was before this benchmark: samplingIntervalBytes 131072, a read at the start and
+// the sampler stopped with stopSampling (5 forced full GCs instead of 3); A-again, nothing running, an A/A check;
 // session-only, an inspector session connected for the round and nothing else;
-// sampling-only, the sampler at 131072 for the round with no profile reads; a sampling
+// sampling-only, the sampler at 524288 for the round with no profile reads; a sampling
 // interval in bytes such as 524288, attributeLeak() with it), SLOT_MS (default 1000),
-// SLOT_GROUPS (default 60), SLOT_INTERVALS (default 131072; comma-separated),
+// SLOT_GROUPS (default 60), SLOT_INTERVALS (default 131072,524288),
 // PIN=0 to not pin.
 // It is a benchmark, not a test: the exit code is 0 whatever the verdict.
 
@@ -168,7 +168,7 @@ async function serve(leakPerSecond) {
         // The sampler alone, for the same span, with no profile reads.
         const session = new inspector.Session();
         session.connect();
-        session.post('HeapProfiler.startSampling', { samplingInterval: 131072 }, () => {
+        session.post('HeapProfiler.startSampling', { samplingInterval: 524288 }, () => {
           setTimeout(() => session.post('HeapProfiler.disable', () => (session.disconnect(), done({ sites: [] }))), msg.options.durationMs || 30_000);
         });
         return;
@@ -182,7 +182,8 @@ async function serve(leakPerSecond) {
   // The inspector calls lib/attribution.js made before this benchmark (a read right
   // after starting, one per window, then HeapProfiler.stopSampling, which forces one
   // more full GC to build a profile that was thrown away), with the same processing
-  // of each read: the "before" of a before/after in the same run.
+  // of each read, at the previous default interval (131072, passed by the arm): the
+  // "before" of a before/after in the same run.
   async function previousAttribution(options) {
     const { bytesBySite, rankGrowingSites, checkOptions } = require(path.join(ROOT, 'lib', 'attribution'));
     const o = checkOptions(options);
@@ -308,10 +309,10 @@ function load(port, seconds, connections, rate) {
 function parseArm(spec) {
   if (spec === 'A') return { name: 'A', what: 'no attribution running' };
   if (spec === 'A-again') return { name: 'A-again', what: 'no attribution running either (an A/A check of the method)' };
-  if (spec === 'B') return { name: 'B', what: 'attributeLeak() at its defaults (30 s, samplingIntervalBytes 131072, 3 windows: 3 profile reads)', options: {} };
-  if (spec === 'B-previous') return { name: 'B-previous', what: 'the inspector calls attributeLeak() made before (windows + 1 reads, then stopSampling: 5 forced full GCs)', mode: 'previous', options: {} };
+  if (spec === 'B') return { name: 'B', what: 'attributeLeak() at its defaults (30 s, samplingIntervalBytes 524288, 3 windows: 3 profile reads)', options: {} };
+  if (spec === 'B-previous') return { name: 'B-previous', what: 'attributeLeak() as it was before this benchmark (samplingIntervalBytes 131072, windows + 1 reads, then stopSampling: 5 forced full GCs)', mode: 'previous', options: { samplingIntervalBytes: 131072 } };
   if (spec === 'session-only') return { name: 'session-only', what: 'an inspector session connected for the round, no sampling', mode: 'session-only', options: {} };
-  if (spec === 'sampling-only') return { name: 'sampling-only', what: 'HeapProfiler sampling at 131072 with no profile reads', mode: 'sampling-only', options: {} };
+  if (spec === 'sampling-only') return { name: 'sampling-only', what: 'HeapProfiler sampling at 524288 with no profile reads', mode: 'sampling-only', options: {} };
   const n = Number(spec);
   if (!Number.isInteger(n) || n < 1024 || n > 16 * 1048576) {
     throw new Error(`ARMS: ${JSON.stringify(spec)} is not accepted; accepted: A first, then B, B-previous, A-again, session-only, sampling-only or a sampling interval in bytes (a whole number from 1024 to 16777216), comma-separated`);
@@ -481,7 +482,7 @@ async function main() {
     leakPerSecond: envInteger('LEAK_PER_S', 400, 0, 1_000_000),
     slotMs: envInteger('SLOT_MS', 1000, 50, 60_000),
     slotGroups: envInteger('SLOT_GROUPS', 60, 2, 100_000),
-    slotIntervals: (process.env.SLOT_INTERVALS || '131072').split(',').filter(Boolean).map((v) => {
+    slotIntervals: (process.env.SLOT_INTERVALS || '131072,524288').split(',').filter(Boolean).map((v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1024 || n > 16 * 1048576) throw new Error(`SLOT_INTERVALS=${JSON.stringify(process.env.SLOT_INTERVALS)} is invalid; accepted: sampling intervals in bytes (whole numbers from 1024 to 16777216), comma-separated`);
       return n;
