@@ -16,7 +16,7 @@
 // in every arm, so all of B's profile reads fall inside it. Other arms (ARMS) run an
 // attribution with another sampling interval, the sampler alone, or nothing (an A/A
 // check), for a before/after view in the same run. Three measurements, each in its own
-// fresh server process:
+// set of fresh server processes:
 //   1. max throughput: autocannon, CONNECTIONS connections, no rate limit; req/s.
 //   2. fixed rate (RATE, 400 req/s as in the issue): the server's CPU time per request
 //      (process.cpuUsage() in the child: every thread, GC helpers included) and
@@ -28,8 +28,13 @@
 //      reads), counting requests served and CPU time per slot. Adjacent one-second
 //      slots share the machine's moment, so this resolves far smaller differences
 //      than whole rounds on a noisy machine; the reads' share is then measured apart.
-// Within each cycle the arms' order rotates (AB, BA, ...), so each arm takes each
-// position equally often and the heap's slow growth hits both alike. Ratios are taken
+// Each cycle runs in a fresh server process (--max-old-space-size=HEAP_MB, 384 as in
+// bench:leak: a small instance; V8 sizes its heap from the machine's memory otherwise,
+// and on a large machine it let garbage pile up to ~1 GB between full collections,
+// which the attribution's forced full GCs then cut short), warmed up for WARMUP_S, so
+// the leak holds tens of MB when the cycle ends. Within each cycle the arms' order
+// rotates (AB, BA, ...), so each arm takes each position equally often and the heap's
+// growth within the cycle hits all alike. Ratios are taken
 // per cycle (B over the A of the same cycle); the table gives their median, min and max.
 // The cost of the profile reads is shown apart: the wall time the JS thread spent in
 // HeapProfiler.getSamplingProfile (timed in the child around the inspector call) as a
@@ -42,7 +47,7 @@
 // from 4 up: 6 for the default 3 arms), ROUND_S (default 30: the
 // attribution's durationMs; 10 makes B's reads 3x denser than production),
 // CONNECTIONS (default 10), RATE (default 400), WARMUP_S (default 5), LEAK_PER_S
-// (records a second, default 400), MEASURE (default throughput,rate,slots),
+// (records a second, default 400), HEAP_MB (default 384; 0: V8's default), MEASURE (default throughput,rate,slots),
 // ARMS (default A,B,B-previous; A first, then any of: B; B-previous, attributeLeak() as
 // it was before this benchmark: samplingIntervalBytes 131072, a read at the start and
 // the sampler stopped with stopSampling (5 forced full GCs instead of 3); A-again, nothing running, an A/A check;
@@ -264,9 +269,9 @@ function pinning() {
   return { server: String(cpus - 1), load: cpus === 2 ? '0' : `0-${cpus - 2}` };
 }
 
-function startServer(leakPerSecond, pin) {
+function startServer({ leakPerSecond, pin, heapMB }) {
   return new Promise((resolve, reject) => {
-    const args = [__filename, '--serve', String(leakPerSecond)];
+    const args = [...(heapMB ? [`--max-old-space-size=${heapMB}`] : []), __filename, '--serve', String(leakPerSecond)];
     const [cmd, argv] = pin ? ['taskset', ['-c', pin.server, process.execPath, ...args]] : [process.execPath, args];
     const child = spawn(cmd, argv, {
       env: childEnv({ MEMORY_MONITORING_INTERVAL: '1000' }),
@@ -322,11 +327,13 @@ function parseArm(spec) {
 
 async function measure(kind, arms, cfg) {
   const rate = kind === 'rate' ? cfg.rate : 0;
-  const server = await startServer(cfg.leakPerSecond, cfg.pin);
   const rows = [];
-  try {
-    if (cfg.warmup > 0) await load(server.port, cfg.warmup, cfg.connections, rate);
-    for (let c = 0; c < cfg.cycles; c++) {
+  for (let c = 0; c < cfg.cycles; c++) {
+    // A fresh server per cycle: its leak has held tens of MB, not hundreds, when the
+    // cycle ends (as when a leak is flagged ~20 s into it and attributed).
+    const server = await startServer(cfg);
+    try {
+      if (cfg.warmup > 0) await load(server.port, cfg.warmup, cfg.connections, rate);
       const k = c % arms.length;
       const order = [...arms.slice(k), ...arms.slice(0, k)];
       const row = { cycle: c + 1 };
@@ -367,9 +374,9 @@ async function measure(kind, arms, cfg) {
         );
       }
       rows.push(row);
+    } finally {
+      server.child.kill();
     }
-  } finally {
-    server.child.kill();
   }
   return rows;
 }
@@ -380,7 +387,7 @@ async function measure(kind, arms, cfg) {
  * drift than whole 30 s rounds.
  */
 async function measureSlots(cfg) {
-  const server = await startServer(cfg.leakPerSecond, cfg.pin);
+  const server = await startServer(cfg);
   try {
     if (cfg.warmup > 0) await load(server.port, cfg.warmup, cfg.connections, 0);
     const arms = 2 + cfg.slotIntervals.length;
@@ -480,6 +487,7 @@ async function main() {
     rate: envInteger('RATE', 400, 1, 1_000_000),
     warmup: envInteger('WARMUP_S', 5, 0, 3600),
     leakPerSecond: envInteger('LEAK_PER_S', 400, 0, 1_000_000),
+    heapMB: envInteger('HEAP_MB', 384, 0, 1_000_000),
     slotMs: envInteger('SLOT_MS', 1000, 50, 60_000),
     slotGroups: envInteger('SLOT_GROUPS', 60, 2, 100_000),
     slotIntervals: (process.env.SLOT_INTERVALS || '131072,524288').split(',').filter(Boolean).map((v) => {
@@ -501,6 +509,7 @@ async function main() {
   console.log(
     `express ${expressVersion}, node ${process.version}, ${new Date().toISOString()}; ${cfg.cycles} cycles x ${arms.length} arms per measurement, ` +
       `${cfg.roundS + 1} s of load per round (attribution ${cfg.roundS} s, started 0.5 s in), ${cfg.warmup} s warm-up; ` +
+      `server: a fresh process per cycle, ${cfg.heapMB ? `--max-old-space-size=${cfg.heapMB}` : "V8's default heap limit"}; ` +
       `${cfg.connections} connections; fixed rate ${cfg.rate} req/s; leak ${cfg.leakPerSecond} records/s (~${((cfg.leakPerSecond * 1300) / 1048576).toFixed(2)} MB/s); ` +
       (cfg.pin ? `server pinned to CPU ${cfg.pin.server}, autocannon to CPU ${cfg.pin.load}` : 'not pinned'),
   );
