@@ -11,7 +11,7 @@
 //
 // Rounds alternate between arms: A, nothing extra running; B, one attribution exactly
 // as the automatic one runs in production (manager.attributeLeak(): 30 s, 3 windows,
-// samplingIntervalBytes 524288, a profile read at the end of each window, each forcing a full GC),
+// samplingIntervalBytes 131072, a profile read at the end of each window, each forcing a full GC),
 // started 0.5 s into the round's load; the load lasts the attribution's duration + 1 s
 // in every arm, so all of B's profile reads fall inside it. Other arms (ARMS) run an
 // attribution with another sampling interval, the sampler alone, or nothing (an A/A
@@ -44,11 +44,11 @@
 // last CPU and autocannon to the others (as bench:overhead does).
 //
 // Environment: CYCLES (per measurement; default the multiple of the number of arms
-// from 4 up: 6 for the default 3 arms), ROUND_S (default 30: the
+// from 4 up: 4 for the default 4 arms), ROUND_S (default 30: the
 // attribution's durationMs; 10 makes B's reads 3x denser than production),
 // CONNECTIONS (default 10), RATE (default 400), WARMUP_S (default 5), LEAK_PER_S
 // (records a second, default 400), HEAP_MB (default 384; 0: V8's default), MEASURE (default throughput,rate,slots),
-// ARMS (default A,B,B-previous; A first, then any of: B; B-previous, attributeLeak() as
+// ARMS (default A,B,B-previous,524288; A first, then any of: B; B-previous, attributeLeak() as
 // it was before this benchmark: samplingIntervalBytes 131072, a read at the start and
 // the sampler stopped with stopSampling (5 forced full GCs instead of 3); A-again, nothing running, an A/A check;
 // session-only, an inspector session connected for the round and nothing else;
@@ -314,7 +314,7 @@ function load(port, seconds, connections, rate) {
 function parseArm(spec) {
   if (spec === 'A') return { name: 'A', what: 'no attribution running' };
   if (spec === 'A-again') return { name: 'A-again', what: 'no attribution running either (an A/A check of the method)' };
-  if (spec === 'B') return { name: 'B', what: 'attributeLeak() at its defaults (30 s, samplingIntervalBytes 524288, 3 windows: 3 profile reads)', options: {} };
+  if (spec === 'B') return { name: 'B', what: 'attributeLeak() at its defaults (30 s, samplingIntervalBytes 131072, 3 windows: 3 profile reads)', options: {} };
   if (spec === 'B-previous') return { name: 'B-previous', what: 'attributeLeak() as it was before this benchmark (samplingIntervalBytes 131072, windows + 1 reads, then stopSampling: 5 forced full GCs)', mode: 'previous', options: { samplingIntervalBytes: 131072 } };
   if (spec === 'session-only') return { name: 'session-only', what: 'an inspector session connected for the round, no sampling', mode: 'session-only', options: {} };
   if (spec === 'sampling-only') return { name: 'sampling-only', what: 'HeapProfiler sampling at 524288 with no profile reads', mode: 'sampling-only', options: {} };
@@ -499,7 +499,7 @@ async function main() {
   };
   const kinds = (process.env.MEASURE || 'throughput,rate,slots').split(',').filter(Boolean);
   for (const k of kinds) if (!['throughput', 'rate', 'slots'].includes(k)) throw new Error(`MEASURE=${JSON.stringify(process.env.MEASURE)} is invalid; accepted: one or more of throughput, rate, slots, comma-separated`);
-  const armSpecs = (process.env.ARMS || 'A,B,B-previous').split(',').filter(Boolean);
+  const armSpecs = (process.env.ARMS || 'A,B,B-previous,524288').split(',').filter(Boolean);
   if (armSpecs[0] !== 'A' || armSpecs.length < 2) throw new Error(`ARMS=${JSON.stringify(process.env.ARMS)} is invalid; accepted: A first, then one or more of B, B-previous, A-again, session-only, sampling-only or a sampling interval in bytes, comma-separated`);
   const arms = armSpecs.map(parseArm);
   // By default each arm takes each position in a cycle equally often, at least 4 cycles.

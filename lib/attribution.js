@@ -11,10 +11,9 @@ const path = require('node:path');
 const { fileURLToPath } = require('node:url');
 const { invalidArgument } = require('./errors');
 
-// 512 KB between samples: at 128 KB the sampler alone cost ~5 % of an Express app's
-// throughput under load, at 512 KB ~1 % (bench:attribution); a leak of 0.5 MB/s still
-// gives ~30 samples in 30 s.
-const DEFAULTS = Object.freeze({ durationMs: 30_000, windows: 3, samplingIntervalBytes: 512 * 1024, top: 10 });
+// bench:attribution: under max load the sampler alone cost an Express app ~5 % of its
+// throughput at 128 KB between samples, ~1 % at 512 KB.
+const DEFAULTS = Object.freeze({ durationMs: 30_000, windows: 3, samplingIntervalBytes: 128 * 1024, top: 10 });
 
 function checkOptions(options = {}) {
   if (options === null || typeof options !== 'object') throw invalidArgument('options', options, 'an object');
@@ -179,7 +178,7 @@ function attributeLeak(options) {
 }
 
 const ROOT_ENV = 'MEMORY_APP_ROOT';
-const AUTO_DEFAULTS = Object.freeze({ enabled: true, everyMs: 10 * 60_000, durationMs: 30_000, windows: 3, samplingIntervalBytes: DEFAULTS.samplingIntervalBytes });
+const AUTO_DEFAULTS = Object.freeze({ enabled: true, everyMs: 10 * 60_000, durationMs: 30_000, windows: 3, samplingIntervalBytes: 128 * 1024 });
 
 /**
  * Validates `leakAttribution` (true, false, or { enabled, everyMs, durationMs, windows,
