@@ -63,18 +63,19 @@ test('leakAttribution options: bad values are named with what is accepted', () =
   assert.deepEqual([ok.problems, ok.settings.durationMs, ok.settings.root], [[], 5000, '/srv/app']);
   const bad = resolveAutoAttribution({ durationMs: 5, root: 'rel', nope: 1 }, { MEMORY_APP_ROOT: 'relative' });
   assert.deepEqual(bad.problems.map((p) => p.setting).sort(), ['MEMORY_APP_ROOT', 'leakAttribution.durationMs', 'leakAttribution.nope', 'leakAttribution.root']);
-  assert.match(bad.problems.find((p) => p.setting === 'leakAttribution.durationMs').message, /durationMs=5 .*a whole number from 1000 to 600000/);
+  assert.match(bad.problems.find((p) => p.setting === 'leakAttribution.durationMs').message, /durationMs=5 .*a whole number from 1000 to 1800000/);
   assert.equal(resolveAutoAttribution('yes', {}).problems[0].setting, 'leakAttribution');
   assert.equal(resolveAutoAttribution(undefined, { MEMORY_APP_ROOT: '/opt/x' }).settings.root, '/opt/x');
 });
 
-test('automatic sampling lasts until a slow leak has grown by 32 sampling intervals, at most 10 minutes', async () => {
-  const settings = resolveAutoAttribution(undefined, {}).settings; // 30 s, 128 KB
+test('automatic sampling lasts until a slow leak has grown by 16 sampling intervals, at most 30 minutes', async () => {
+  const settings = resolveAutoAttribution(undefined, {}).settings; // 30 s, 512 KB
+  assert.equal(settings.samplingIntervalBytes, 524288);
   const leak = (rate) => ({ type: 'leak', signal: 'heap', growthRateBytesPerSec: rate, timestamp: 1 });
-  assert.equal(autoDurationMs(settings, leak(512 * 1024)), 30_000); // 16 MB in 30 s: enough
-  assert.equal(autoDurationMs(settings, leak(20 * 1024)), 204_800); // 4 MB at 20 KB/s
-  assert.equal(autoDurationMs(settings, leak(1024)), 600_000); // capped
-  assert.equal(autoDurationMs({ ...settings, samplingIntervalBytes: 16 * 1024 }, leak(20 * 1024)), 30_000);
+  assert.equal(autoDurationMs(settings, leak(512 * 1024)), 30_000); // 15 MB in 30 s: enough
+  assert.equal(autoDurationMs(settings, leak(20 * 1024)), 409_600); // 8 MB at 20 KB/s
+  assert.equal(autoDurationMs(settings, leak(1024)), 1_800_000); // capped
+  assert.equal(autoDurationMs({ ...settings, samplingIntervalBytes: 32 * 1024 }, leak(20 * 1024)), 30_000);
   for (const bad of [0, -5, NaN, Infinity, undefined]) assert.equal(autoDurationMs(settings, leak(bad)), 30_000);
   assert.equal(autoDurationMs(settings, null), 30_000);
 
@@ -93,7 +94,7 @@ test('automatic sampling lasts until a slow leak has grown by 32 sampling interv
   });
   await a.run(undefined, leak(20 * 1024));
   await a.run({ durationMs: 5_000 }, leak(20 * 1024));
-  assert.deepEqual(asked, [204_800, 5_000]);
+  assert.deepEqual(asked, [409_600, 5_000]);
 });
 
 test('the scheduler: one at a time, rate-limited by the engine, a follow-up alert when one is active', async () => {

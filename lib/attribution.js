@@ -3,19 +3,24 @@
 // node:inspector session: no heap snapshot, no doubling of memory. Samples stay in the
 // profile only while the objects they stand for are alive, so a site whose sampled
 // bytes keep growing is retaining memory. Each profile read forces a full GC
-// (~0.35 ms per MB of live heap), so reads are few: `windows` + 1 per attribution.
+// (~0.35 ms per MB of live heap), so reads are few: `windows` per attribution. There is
+// no read at the start (the profile is empty then: nothing sampled yet) and the sampler
+// is stopped with HeapProfiler.disable, because HeapProfiler.stopSampling forces one
+// more full GC to build a profile that would be thrown away (bench:attribution).
 const path = require('node:path');
 const { fileURLToPath } = require('node:url');
 const { invalidArgument } = require('./errors');
 
-const DEFAULTS = Object.freeze({ durationMs: 30_000, windows: 3, samplingIntervalBytes: 128 * 1024, top: 10 });
+// bench:attribution: under max load the sampler alone cost an Express app ~5 % of its
+// throughput at 128 KB between samples, ~1 % at 512 KB.
+const DEFAULTS = Object.freeze({ durationMs: 30_000, windows: 3, samplingIntervalBytes: 512 * 1024, top: 10 });
 
 function checkOptions(options = {}) {
   if (options === null || typeof options !== 'object') throw invalidArgument('options', options, 'an object');
   const out = { ...DEFAULTS };
   for (const [k, v] of Object.entries(options)) {
     if (v === undefined) continue;
-    const range = { durationMs: [1_000, 600_000], windows: [2, 20], samplingIntervalBytes: [1024, 16 * 1048576], top: [1, 100] }[k];
+    const range = { durationMs: [1_000, 1_800_000], windows: [2, 20], samplingIntervalBytes: [1024, 16 * 1048576], top: [1, 100] }[k];
     if (!range) throw invalidArgument(k, v, `one of the options ${Object.keys(DEFAULTS).join(', ')}`);
     if (!Number.isInteger(v) || v < range[0] || v > range[1]) throw invalidArgument(k, v, `a whole number from ${range[0]} to ${range[1]}`);
     out[k] = v;
@@ -142,9 +147,9 @@ function attributeLeak(options) {
     const startedAt = Date.now();
     try {
       await post(session, 'HeapProfiler.startSampling', { samplingInterval: o.samplingIntervalBytes });
-      const snapshots = [];
+      // The first snapshot: nothing is sampled at the moment sampling starts.
+      const snapshots = [new Map()];
       const step = Math.floor(o.durationMs / o.windows);
-      snapshots.push(bytesBySite((await post(session, 'HeapProfiler.getSamplingProfile')).profile));
       for (let i = 0; i < o.windows; i++) {
         await sleep(step);
         snapshots.push(bytesBySite((await post(session, 'HeapProfiler.getSamplingProfile')).profile));
@@ -160,9 +165,10 @@ function attributeLeak(options) {
       };
     } finally {
       try {
-        await post(session, 'HeapProfiler.stopSampling');
+        // Stops the sampler without the full GC and profile of HeapProfiler.stopSampling.
+        await post(session, 'HeapProfiler.disable');
       } catch {
-        // Stopped by someone else (a debugger): nothing to undo.
+        // Nothing to undo.
       }
       session.disconnect();
       running = null;
@@ -172,7 +178,7 @@ function attributeLeak(options) {
 }
 
 const ROOT_ENV = 'MEMORY_APP_ROOT';
-const AUTO_DEFAULTS = Object.freeze({ enabled: true, everyMs: 10 * 60_000, durationMs: 30_000, windows: 3, samplingIntervalBytes: 128 * 1024 });
+const AUTO_DEFAULTS = Object.freeze({ enabled: true, everyMs: 10 * 60_000, durationMs: 30_000, windows: 3, samplingIntervalBytes: 512 * 1024 });
 
 /**
  * Validates `leakAttribution` (true, false, or { enabled, everyMs, durationMs, windows,
@@ -192,7 +198,7 @@ function resolveAutoAttribution(value, env = process.env) {
     bad('leakAttribution', value, 'true, false or an object { enabled, everyMs, durationMs, windows, samplingIntervalBytes, root }');
     return { settings, problems };
   }
-  const ranges = { everyMs: [10_000, 86_400_000], durationMs: [1_000, 600_000], windows: [2, 20], samplingIntervalBytes: [1024, 16 * 1048576] };
+  const ranges = { everyMs: [10_000, 86_400_000], durationMs: [1_000, 1_800_000], windows: [2, 20], samplingIntervalBytes: [1024, 16 * 1048576] };
   for (const [k, v] of Object.entries(value)) {
     if (v === undefined) continue;
     const name = `leakAttribution.${k}`;
@@ -214,15 +220,15 @@ function resolveAutoAttribution(value, env = process.env) {
 }
 
 /** Sampled allocations of the leak an automatic attribution waits for. */
-const SAMPLES_WANTED = 32;
+const SAMPLES_WANTED = 16;
 /** The longest automatic sampling (the durationMs range's top). */
-const LONGEST_AUTO_MS = 600_000;
+const LONGEST_AUTO_MS = 1_800_000;
 
 /**
  * Sampling time of an automatic attribution: `settings.durationMs`, or longer for a slow
- * leak, so that its growth reaches SAMPLES_WANTED sampling intervals (4 MB by default):
- * at 20 KB/s, 205 s instead of 30 s, in which the profiler sees ~5 of its allocations;
- * at most 10 minutes. A fast leak (or no rate) keeps `durationMs`.
+ * leak, so that its growth reaches SAMPLES_WANTED sampling intervals (8 MB by default):
+ * at 20 KB/s, 410 s instead of 30 s, in which the profiler would see one of its
+ * allocations; at most 30 minutes. A fast leak (or no rate) keeps `durationMs`.
  */
 function autoDurationMs(settings, leak) {
   const rate = leak && leak.growthRateBytesPerSec;
