@@ -20,6 +20,7 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const fs = require('node:fs');
+const { onJsonLines } = require('./support');
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -54,20 +55,13 @@ function runExpress(scenario) {
   const env = { ...process.env, MEMORY_MONITORING_INTERVAL: '1000', MEMORY_LIMIT_MB: '512', MEMORY_ADMIN_TOKEN: token };
   const child = spawn(process.execPath, ['--max-old-space-size=384', path.join(__dirname, 'leak', 'express-app.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const events = [];
-  let buf = '';
   return new Promise((resolve) => {
     let started = false;
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) !== -1) {
-        const o = JSON.parse(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-        if (o.port && !started) {
-          started = true;
-          drive(o.port).then(resolve, (err) => resolve({ scenario, error: String(err && err.message) }));
-        } else if (o.event) events.push(o);
-      }
+    onJsonLines(child.stdout, (o) => {
+      if (o.port && !started) {
+        started = true;
+        drive(o.port).then(resolve, (err) => resolve({ scenario, error: String(err && err.message) }));
+      } else if (o.event) events.push(o);
     });
     child.on('exit', (code) => {
       if (!started) resolve({ scenario, error: `exit ${code}` });

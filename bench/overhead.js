@@ -34,10 +34,9 @@
 // It is a benchmark, not a test: the exit code is 0 whatever the verdict.
 
 const { spawn, execFileSync } = require('node:child_process');
-const os = require('node:os');
 const path = require('node:path');
 
-const { childEnv, envInteger, APPS, serveApp, runBench } = require('./support');
+const { childEnv, envInteger, APPS, serveApp, runBench, pinning } = require('./support');
 
 const ROOT = path.resolve(__dirname, '..');
 const TARGET_RATIO = 0.98;
@@ -67,19 +66,6 @@ async function serve(variant, expressName) {
 
 // ---------------------------------------------------------------------------
 // Parent: run the rounds.
-
-/** The CPU lists for servers and load generator, or null when not pinning. */
-function pinning() {
-  if (process.env.PIN === '0' || process.platform !== 'linux') return null;
-  const cpus = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
-  if (cpus < 2) return null;
-  try {
-    execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
-  } catch {
-    return null;
-  }
-  return { server: String(cpus - 1), load: cpus === 2 ? '0' : `0-${cpus - 2}` };
-}
 
 function startServer(variant, expressName, pin) {
   return new Promise((resolve, reject) => {

@@ -30,6 +30,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 const zlib = require('node:zlib');
 const crypto = require('node:crypto');
+const { seededRandom, requestLike, REQUEST_LIKE_BYTES } = require('./support');
 
 const ROOT = path.join(__dirname, '..');
 const OUT = path.join(ROOT, '__test__', 'fixtures', 'traces');
@@ -52,26 +53,8 @@ const PATTERNS = {
 // The child: one pattern in this process.
 
 /** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seedText) {
-  let seed = [...seedText].reduce((a, c) => a * 31 + c.charCodeAt(0), 7) >>> 0;
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A request-like object graph: ~10 KB (headers, a parsed body, its JSON). */
-function request(i) {
-  const headers = {};
-  for (let h = 0; h < 12; h++) headers[`x-header-${h}`] = `value-${h}-${i}`;
-  const body = [];
-  for (let k = 0; k < 40; k++) body.push({ id: k, name: `item-${k}-${i}`, tags: ['a', 'b', 'c'], price: k * 1.5 });
-  return { url: `/api/items/${i}`, headers, body, json: JSON.stringify(body) };
-}
-const REQUEST_BYTES = 10 * 1024;
+const request = requestLike;
+const REQUEST_BYTES = REQUEST_LIKE_BYTES;
 // A retained entry: a fresh 900-character string (not 'x'.repeat(900), which V8 may fold
 // into one shared constant), its key and the object: 1055 bytes of heap each, measured
 // with --expose-gc over 100000 entries on Node 20.
@@ -82,7 +65,7 @@ async function child(name) {
   const p = PATTERNS[name];
   const memwarden = require(ROOT);
   const m = memwarden.MemoryManagerService.getInstance();
-  const random = rng(name);
+  const random = seededRandom(name);
   const send = (o) => process.send(o);
   const live = [];
   let confirmations = 0;

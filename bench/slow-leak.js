@@ -32,7 +32,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const autocannon = require('autocannon');
-const { childEnv } = require('./support');
+const { childEnv, onJsonLines } = require('./support');
 
 const SCENARIOS = {
   'leak-20kb': { kind: 'leak', baseline: '/ok', route: '/retain?bytes=1024', rate: 20, long: false, targetMin: 15 },
@@ -86,19 +86,12 @@ async function run(name) {
   const child = spawn(process.execPath, ['--max-old-space-size=384', path.join(__dirname, 'leak', 'express-app.js')], { env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const events = [];
   let hello = null;
-  let buf = '';
   const ready = new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) !== -1) {
-        const o = JSON.parse(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-        if (o.port && !hello) {
-          hello = o;
-          resolve(o);
-        } else if (o.event) events.push(o);
-      }
+    onJsonLines(child.stdout, (o) => {
+      if (o.port && !hello) {
+        hello = o;
+        resolve(o);
+      } else if (o.event) events.push(o);
     });
     child.on('exit', (code, sig) => reject(new Error(`${name}: the app exited (${code ?? sig}) ${hello ? 'during the run' : 'before listening'}`)));
   });

@@ -1,6 +1,8 @@
 'use strict';
 // Helpers shared by the benchmarks.
 const path = require('node:path');
+const os = require('node:os');
+const { execFileSync } = require('node:child_process');
 
 const native = require(path.join(__dirname, '..', 'lib', 'native'));
 
@@ -121,4 +123,53 @@ function runBench(serve, main) {
   }
 }
 
-module.exports = { median, childEnv, envInteger, APPS, serveApp, runBench };
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), seeded from a text. */
+function seededRandom(seedText) {
+  let seed = [...String(seedText)].reduce((a, c) => a * 31 + c.charCodeAt(0), 7) >>> 0;
+  return () => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A request-like object graph: ~10 KB (headers, a parsed body, its JSON). */
+function requestLike(i) {
+  const headers = {};
+  for (let h = 0; h < 12; h++) headers[`x-header-${h}`] = `value-${h}-${i}`;
+  const body = [];
+  for (let k = 0; k < 40; k++) body.push({ id: k, name: `item-${k}-${i}`, tags: ['a', 'b', 'c'], price: k * 1.5 });
+  return { url: `/api/items/${i}`, headers, body, json: JSON.stringify(body) };
+}
+const REQUEST_LIKE_BYTES = 10 * 1024;
+
+/** The CPU lists for servers and load generator (taskset), or null when not pinning (PIN=0, one CPU, no taskset). */
+function pinning() {
+  if (process.env.PIN === '0' || process.platform !== 'linux') return null;
+  const cpus = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+  if (cpus < 2) return null;
+  try {
+    execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  return { server: String(cpus - 1), load: cpus === 2 ? '0' : `0-${cpus - 2}` };
+}
+
+/** Calls `fn(object)` for every line of JSON a child writes to `stream`. */
+function onJsonLines(stream, fn) {
+  let buf = '';
+  stream.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) !== -1) {
+      const o = JSON.parse(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      fn(o);
+    }
+  });
+}
+
+module.exports = { median, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };

@@ -10,6 +10,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 const { EventEmitter } = require('node:events');
 const { MemoryManagerService } = require(path.join(__dirname, '..', '..'));
+const { seededRandom, requestLike, REQUEST_LIKE_BYTES } = require('../support');
 
 const args = process.argv.slice(2);
 const scenario = args[0];
@@ -21,25 +22,10 @@ const warmupS = Number(opt('warmup', 20));
 const durationS = Number(opt('duration', 90));
 const traceFile = opt('trace', null);
 
-// Deterministic pseudo-random numbers (mulberry32), seeded per scenario.
-let seed = [...String(scenario)].reduce((a, c) => a * 31 + c.charCodeAt(0), 7) >>> 0;
-function random() {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-// A request-like object graph: ~10 KB (headers, a parsed body, its JSON).
-function request(i) {
-  const headers = {};
-  for (let h = 0; h < 12; h++) headers[`x-header-${h}`] = `value-${h}-${i}`;
-  const body = [];
-  for (let k = 0; k < 40; k++) body.push({ id: k, name: `item-${k}-${i}`, tags: ['a', 'b', 'c'], price: k * 1.5 });
-  return { url: `/api/items/${i}`, headers, body, json: JSON.stringify(body) };
-}
-const REQUEST_BYTES = 10 * 1024;
+// Deterministic pseudo-random numbers, seeded per scenario; request-like garbage (~10 KB each).
+const random = seededRandom(scenario);
+const request = requestLike;
+const REQUEST_BYTES = REQUEST_LIKE_BYTES;
 const TICK_MS = 10;
 
 let counter = 0;
