@@ -298,8 +298,8 @@ impl Engine {
         events.extend(self.evaluate(now, StatusTrigger::Sample));
         if self.leak_detection {
             let resident = self.native.map_or(0, |(_, s)| self.resident_bytes(&s));
-            self.detector
-                .set_headroom(self.headroom_bytes(&h, resident));
+            let (resident_room, heap_room) = self.headroom_bytes(&h, resident);
+            self.detector.set_headroom(resident_room.min(heap_room));
             for e in self.detector.on_sample(
                 now,
                 h.old_gen() as f64,
@@ -493,33 +493,30 @@ impl Engine {
         }
     }
 
-    /// Room left before the sooner limit: resident memory's (the container) or the
-    /// heap's (`heap_size_limit`).
-    fn headroom_bytes(&self, h: &HeapSample, resident: u64) -> f64 {
-        let resident_room = self.limit.bytes.saturating_sub(resident) as f64;
-        if h.heap_size_limit > 0 {
-            resident_room.min(h.heap_size_limit.saturating_sub(h.heap_used) as f64)
+    /// Room left before resident memory's limit (the container) and before the heap's
+    /// (`heap_size_limit`; infinite while unknown).
+    fn headroom_bytes(&self, h: &HeapSample, resident: u64) -> (f64, f64) {
+        let heap_room = if h.heap_size_limit > 0 {
+            h.heap_size_limit.saturating_sub(h.heap_used) as f64
         } else {
-            resident_room
-        }
+            f64::INFINITY
+        };
+        (self.limit.bytes.saturating_sub(resident) as f64, heap_room)
     }
 
     fn leak_context(&self) -> leak::Context {
         let h = self.heap.map(|(_, h)| h).unwrap_or_default();
         let resident = self.native.map_or(0, |(_, s)| self.resident_bytes(&s));
         let gc = self.gc.report(self.heap.map_or(self.start, |(t, _)| t));
+        let (headroom_bytes, heap_headroom_bytes) = self.headroom_bytes(&h, resident);
         leak::Context {
             peak_pressure: self.peak_pressure(),
             emergency_threshold: self.emergency_threshold,
             gc_efficiency: gc.efficiency,
             detached_contexts: h.detached_contexts,
             gc_pause_percent: gc.pause_time_percent,
-            headroom_bytes: self.limit.bytes.saturating_sub(resident) as f64,
-            heap_headroom_bytes: if h.heap_size_limit > 0 {
-                h.heap_size_limit.saturating_sub(h.heap_used) as f64
-            } else {
-                f64::INFINITY
-            },
+            headroom_bytes,
+            heap_headroom_bytes,
             traffic_flat: self.request_rates().map(|(_, old, new)| new <= old * 1.1),
         }
     }

@@ -17,7 +17,8 @@ pub struct LeakParams {
     pub window_buckets: usize,
     /// Smallest growth (lower bound of the slope) that counts, bytes/s: the rate that
     /// would use up the headroom to the limit within `RELEVANT_HORIZON_SECS` (see
-    /// `with_headroom`), at most `DEFAULT_MIN_RATE`.
+    /// `min_rate_for_headroom`, set through `Detector::set_headroom`), at most
+    /// `DEFAULT_MIN_RATE`.
     pub min_rate: f64,
     /// Mann–Kendall z needed to suspect growth.
     pub flag_z: f64,
