@@ -14,13 +14,15 @@ const { invalidArgument } = require('./errors');
 // bench:attribution: under max load the sampler alone cost an Express app ~5 % of its
 // throughput at 128 KB between samples, ~1 % at 512 KB.
 const DEFAULTS = Object.freeze({ durationMs: 30_000, windows: 3, samplingIntervalBytes: 512 * 1024, top: 10 });
+/** Accepted ranges of the sampling options, for attributeLeak() and `leakAttribution` alike. */
+const RANGES = Object.freeze({ durationMs: [1_000, 1_800_000], windows: [2, 20], samplingIntervalBytes: [1024, 16 * 1048576], top: [1, 100] });
 
 function checkOptions(options = {}) {
   if (options === null || typeof options !== 'object') throw invalidArgument('options', options, 'an object');
   const out = { ...DEFAULTS };
   for (const [k, v] of Object.entries(options)) {
     if (v === undefined) continue;
-    const range = { durationMs: [1_000, 1_800_000], windows: [2, 20], samplingIntervalBytes: [1024, 16 * 1048576], top: [1, 100] }[k];
+    const range = RANGES[k];
     if (!range) throw invalidArgument(k, v, `one of the options ${Object.keys(DEFAULTS).join(', ')}`);
     if (!Number.isInteger(v) || v < range[0] || v > range[1]) throw invalidArgument(k, v, `a whole number from ${range[0]} to ${range[1]}`);
     out[k] = v;
@@ -178,7 +180,13 @@ function attributeLeak(options) {
 }
 
 const ROOT_ENV = 'MEMORY_APP_ROOT';
-const AUTO_DEFAULTS = Object.freeze({ enabled: true, everyMs: 10 * 60_000, durationMs: 30_000, windows: 3, samplingIntervalBytes: 512 * 1024 });
+const AUTO_DEFAULTS = Object.freeze({
+  enabled: true,
+  everyMs: 10 * 60_000,
+  durationMs: DEFAULTS.durationMs,
+  windows: DEFAULTS.windows,
+  samplingIntervalBytes: DEFAULTS.samplingIntervalBytes,
+});
 
 /**
  * Validates `leakAttribution` (true, false, or { enabled, everyMs, durationMs, windows,
@@ -198,7 +206,7 @@ function resolveAutoAttribution(value, env = process.env) {
     bad('leakAttribution', value, 'true, false or an object { enabled, everyMs, durationMs, windows, samplingIntervalBytes, root }');
     return { settings, problems };
   }
-  const ranges = { everyMs: [10_000, 86_400_000], durationMs: [1_000, 1_800_000], windows: [2, 20], samplingIntervalBytes: [1024, 16 * 1048576] };
+  const ranges = { everyMs: [10_000, 86_400_000], durationMs: RANGES.durationMs, windows: RANGES.windows, samplingIntervalBytes: RANGES.samplingIntervalBytes };
   for (const [k, v] of Object.entries(value)) {
     if (v === undefined) continue;
     const name = `leakAttribution.${k}`;
@@ -222,7 +230,7 @@ function resolveAutoAttribution(value, env = process.env) {
 /** Sampled allocations of the leak an automatic attribution waits for. */
 const SAMPLES_WANTED = 16;
 /** The longest automatic sampling (the durationMs range's top). */
-const LONGEST_AUTO_MS = 1_800_000;
+const LONGEST_AUTO_MS = RANGES.durationMs[1];
 
 /**
  * Sampling time of an automatic attribution: `settings.durationMs`, or longer for a slow
