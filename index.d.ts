@@ -434,9 +434,9 @@ export interface LeakAttributionSettings {
   everyMs?: number;
   /** Sampling time of an automatic attribution (1000–1800000 ms); a slow leak is sampled longer, until it grew by 16 sampling intervals (8 MB by default), at most 1800000. Default: 30000. */
   durationMs?: number;
-  /** Profile reads, one at the end of each equal window (2–20). Default: 3. */
+  /** Equal parts of the run (in allocation order) a site must still hold objects from: the first, and all but at most one (2–20; one profile read either way). Default: 3. */
   windows?: number;
-  /** Average bytes between samples (1024–16777216). Default: 524288 (~1 % of throughput under max load; 131072: ~5 %). */
+  /** Average bytes between samples (1024–16777216). The sampler's cost is per sample: an app allocating ~250 MB/s paid ~1.3 % of its throughput at 524288 (bench:attribution). Default: 524288. */
   samplingIntervalBytes?: number;
   /** Absolute directory that paths in results are made relative to. Env `MEMORY_APP_ROOT`. Default: process.cwd(). */
   root?: string;
@@ -445,9 +445,9 @@ export interface LeakAttributionSettings {
 export interface AttributionOptions {
   /** How long to sample (1000–1800000 ms). Default: 30000. */
   durationMs?: number;
-  /** Profile reads, one at the end of each equal window (2–20); each forces a full GC. Default: 3. */
+  /** Equal parts of the run (in allocation order) a site must still hold objects from: the first, and all but at most one (2–20). The profile is read once, at the end (one forced full GC). Default: 3. */
   windows?: number;
-  /** Average bytes between samples (1024–16777216). Default: 524288 (the sampler costs ~1 % of throughput under max load; ~5 % at 131072). */
+  /** Average bytes between samples (1024–16777216). The sampler's cost is per sample: an app allocating ~250 MB/s paid ~1.3 % of its throughput at 524288 (bench:attribution). Default: 524288. */
   samplingIntervalBytes?: number;
   /** Sites returned (1–100). Default: 10. */
   top?: number;
@@ -461,9 +461,10 @@ export interface LeakSite {
   columnNumber: number;
   /** Sampled bytes still alive from this site at the end. */
   retainedBytes: number;
+  /** Sampled bytes allocated since sampling began and still alive at the end (the same as retainedBytes). */
   grewBytes: number;
   growthBytesPerSec: number;
-  /** Windows in which the site grew, of `windows`. */
+  /** Parts of the run (of `windows`) from which the site still holds objects. */
   grewInWindows: number;
   windows: number;
   /** This site's share (0–1) of the growth sampled over all growing sites. */
@@ -475,7 +476,7 @@ export interface LeakAttribution {
   durationMs: number;
   samplingIntervalBytes: number;
   windows: number;
-  /** Sites still growing in the last window, most growth first. */
+  /** Sites holding objects from the first part of the run and from all parts but at most one, most bytes first. */
   sites: LeakSite[];
   note: string;
   /** 'leak' when a confirmed leak started it, 'manual' for attributeLeak(). */

@@ -9,7 +9,7 @@ const http = require('node:http');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { startApp, APP_DIR } = require('./support/app-process');
-const { relativeUrl, summarize, resolveAutoAttribution, autoDurationMs, LeakAttributor, rankGrowingSites, bytesBySite } = require('../lib/attribution');
+const { relativeUrl, summarize, resolveAutoAttribution, autoDurationMs, LeakAttributor, rankGrowingSites, bytesBySite, survivorSnapshots } = require('../lib/attribution');
 
 test('paths are made relative to the app root; outside it only the last two segments stay', () => {
   assert.equal(relativeUrl('file:///srv/app/routes/sessions.js', '/srv/app'), 'routes/sessions.js');
@@ -56,6 +56,87 @@ test('summary line and share of sampled growth', () => {
   assert.match(summarize({ signal: 'external', growthRateBytesPerSec: 2048 }, { sites: [], durationMs: 30_000 }), /off-heap memory grows 2 KB\/s; no growing allocation site found in 30 s .*not sampled/);
 });
 
+// A sampling profile as V8 gives it: nodes with ids, and live samples with the node they
+// belong to, their (scaled) size and their ordinal, in the order they were taken.
+function profileOf(sites, samples) {
+  const frame = (functionName, url, lineNumber) => ({ functionName, url, lineNumber, columnNumber: 0 });
+  const children = sites.map(([id, name], i) => ({ id, callFrame: frame(name, `/srv/app/${name}.js`, i), selfSize: 0, children: [] }));
+  for (const x of samples) children.find((c) => c.id === x.nodeId).selfSize += x.size;
+  return { head: { id: 1, callFrame: frame('(root)', '', -1), selfSize: 0, children }, samples };
+}
+
+test('one read tells which sites still hold objects from the whole run: a leak does, a cache at capacity and garbage do not', () => {
+  // 300 samples in order. leak: one sample in 10 all along, all still alive. cache: one in
+  // 5, alive only when among its 20 newest (an LRU at capacity). early: allocated once in
+  // the first tenth (a lazy initialisation). Request garbage died before the read.
+  const samples = [];
+  let cacheSeen = 0;
+  for (let ordinal = 1; ordinal <= 300; ordinal++) {
+    if (ordinal % 10 === 0) samples.push({ nodeId: 2, size: 1000, ordinal });
+    if (ordinal % 5 === 1 && ordinal > 300 - 5 * 20) samples.push({ nodeId: 3, size: 1000, ordinal });
+    if (ordinal % 5 === 1) cacheSeen++;
+    if (ordinal < 30 && ordinal % 3 === 0) samples.push({ nodeId: 4, size: 4000, ordinal });
+  }
+  assert.equal(cacheSeen, 60);
+  const profile = profileOf([[2, 'leak'], [3, 'cache'], [4, 'early']], samples);
+  const snapshots = survivorSnapshots(profile, 3);
+  assert.equal(snapshots.length, 4);
+  assert.equal(snapshots[0].size, 0);
+  const bytes = (k, name) => [...snapshots[k].values()].find((x) => x.functionName === name)?.bytes || 0;
+  assert.deepEqual([1, 2, 3].map((k) => bytes(k, 'leak')), [10_000, 20_000, 30_000]);
+  assert.deepEqual([1, 2, 3].map((k) => bytes(k, 'cache')), [0, 0, 20_000]);
+  assert.deepEqual([1, 2, 3].map((k) => bytes(k, 'early')), [36_000, 36_000, 36_000]);
+  const sites = rankGrowingSites(snapshots, 30_000, 10);
+  assert.deepEqual(sites.map((x) => x.functionName), ['leak']);
+  assert.deepEqual([sites[0].grewBytes, sites[0].grewInWindows, sites[0].windows, sites[0].shareOfGrowth], [30_000, 3, 3, 1]);
+  assert.equal(sites[0].growthBytesPerSec, 1000);
+  // With two windows a site must hold objects from both; a site that grew in the first
+  // window only is refused there too.
+  assert.deepEqual(rankGrowingSites(survivorSnapshots(profile, 2), 30_000, 10).map((x) => x.functionName), ['leak']);
+});
+
+test('survivor snapshots: property: they only grow, they add up to the live samples, a steady site is found and recent survivors are not, whatever the window count', () => {
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let run = 0; run < 200; run++) {
+    const windows = 2 + Math.floor(random() * 19);
+    const samples = [];
+    const total = 200 + Math.floor(random() * 2000);
+    for (let ordinal = 1; ordinal <= total; ordinal++) {
+      // Site 2 keeps every sample (a leak); 3 keeps a random few (retained all along too);
+      // 4 only its newest (garbage, or a cache at capacity).
+      if (ordinal % 4 === 0) samples.push({ nodeId: 2, size: 100 + Math.floor(random() * 900), ordinal });
+      else if (random() < 0.05) samples.push({ nodeId: 3, size: 1 + Math.floor(random() * 5000), ordinal });
+      else if (ordinal > total * 0.95) samples.push({ nodeId: 4, size: 1 + Math.floor(random() * 5000), ordinal });
+    }
+    const profile = profileOf([[2, 'leak'], [3, 'random'], [4, 'recent']], samples);
+    const snapshots = survivorSnapshots(profile, windows);
+    assert.equal(snapshots.length, windows + 1);
+    const sum = (m) => [...m.values()].reduce((a, x) => a + x.bytes, 0);
+    for (let k = 1; k <= windows; k++) {
+      for (const [key, x] of snapshots[k - 1]) assert.ok(snapshots[k].get(key).bytes >= x.bytes);
+    }
+    assert.equal(sum(snapshots[windows]), samples.reduce((a, x) => a + x.size, 0));
+    assert.equal(sum(snapshots[windows]), sum(bytesBySite(profile)));
+    const sites = rankGrowingSites(snapshots, 1000, 10);
+    const leak = sites.find((x) => x.functionName === 'leak');
+    assert.ok(leak, `${windows} windows, ${total} samples: ${JSON.stringify(sites)}`);
+    assert.equal(leak.grewInWindows, windows);
+    assert.equal(leak.grewBytes, samples.filter((x) => x.nodeId === 2).reduce((a, x) => a + x.size, 0));
+    for (let i = 1; i < sites.length; i++) assert.ok(sites[i - 1].grewBytes >= sites[i].grewBytes);
+    assert.ok(!sites.some((x) => x.functionName === 'recent'));
+    assert.ok(Math.abs(sites.reduce((a, x) => a + x.shareOfGrowth, 0) - 1) < 1e-9);
+  }
+});
+
+test('a profile without sample ordinals: every live byte counts in the last window, so no site is named', () => {
+  const profile = profileOf([[2, 'leak']], [{ nodeId: 2, size: 500, ordinal: 1 }]);
+  delete profile.samples;
+  const snapshots = survivorSnapshots(profile, 3);
+  assert.deepEqual(snapshots.map((m) => [...m.values()].reduce((a, x) => a + x.bytes, 0)), [0, 0, 0, 500]);
+  assert.deepEqual(rankGrowingSites(snapshots, 1000, 10), []);
+});
+
 test('leakAttribution options: bad values are named with what is accepted', () => {
   assert.equal(resolveAutoAttribution(undefined, {}).settings.enabled, true);
   assert.equal(resolveAutoAttribution(false, {}).settings.enabled, false);
@@ -72,14 +153,16 @@ test('automatic sampling lasts until a slow leak has grown by 16 sampling interv
   const settings = resolveAutoAttribution(undefined, {}).settings; // 30 s, 512 KB
   assert.equal(settings.samplingIntervalBytes, 524288);
   const leak = (rate) => ({ type: 'leak', signal: 'heap', growthRateBytesPerSec: rate, timestamp: 1 });
-  assert.equal(autoDurationMs(settings, leak(512 * 1024)), 30_000); // 15 MB in 30 s: enough
-  assert.equal(autoDurationMs(settings, leak(20 * 1024)), 409_600); // 8 MB at 20 KB/s
-  assert.equal(autoDurationMs(settings, leak(1024)), 1_800_000); // capped
-  assert.equal(autoDurationMs({ ...settings, samplingIntervalBytes: 32 * 1024 }, leak(20 * 1024)), 30_000);
-  for (const bad of [0, -5, NaN, Infinity, undefined]) assert.equal(autoDurationMs(settings, leak(bad)), 30_000);
-  assert.equal(autoDurationMs(settings, null), 30_000);
+  assert.equal(autoDurationMs(30_000, 524288, leak(512 * 1024)), 30_000); // 15 MB in 30 s: enough
+  assert.equal(autoDurationMs(30_000, 524288, leak(20 * 1024)), 409_600); // 8 MB at 20 KB/s
+  assert.equal(autoDurationMs(30_000, 2 * 524288, leak(512 * 1024)), 32_000); // a wider interval: 16 MB
+  assert.equal(autoDurationMs(30_000, 524288, leak(1024)), 1_800_000); // capped
+  assert.equal(autoDurationMs(30_000, 32 * 1024, leak(20 * 1024)), 30_000);
+  for (const bad of [0, -5, NaN, Infinity, undefined]) assert.equal(autoDurationMs(30_000, 524288, leak(bad)), 30_000);
+  assert.equal(autoDurationMs(30_000, 524288, null), 30_000);
 
-  // The scheduler passes it to the sampler; a manual run keeps its own.
+  // The scheduler passes it to the sampler, by the interval it samples at; a manual run
+  // keeps its own duration.
   const asked = [];
   const a = new LeakAttributor({
     settings,
@@ -93,8 +176,10 @@ test('automatic sampling lasts until a slow leak has grown by 16 sampling interv
     },
   });
   await a.run(undefined, leak(20 * 1024));
+  await a.run({ samplingIntervalBytes: 1048576 }, leak(20 * 1024));
   await a.run({ durationMs: 5_000 }, leak(20 * 1024));
-  assert.deepEqual(asked, [409_600, 5_000]);
+  await a.run(undefined, null);
+  assert.deepEqual(asked, [409_600, 819_200, 5_000, 30_000]);
 });
 
 test('the scheduler: one at a time, rate-limited by the engine, a follow-up alert when one is active', async () => {

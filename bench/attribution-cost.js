@@ -10,12 +10,12 @@
 // below sample.
 //
 // Rounds alternate between arms: A, nothing extra running; B, one attribution exactly
-// as the automatic one runs in production (manager.attributeLeak(): 30 s, 3 windows,
-// samplingIntervalBytes 524288, a profile read at the end of each window, each forcing a full GC),
+// as the automatic one runs in production (manager.attributeLeak(): 30 s,
+// samplingIntervalBytes 524288, one profile read at the end, which forces a full GC),
 // started 0.5 s into the round's load; the load lasts the attribution's duration + 1 s
-// in every arm, so all of B's profile reads fall inside it. Other arms (ARMS) run an
+// in every arm, so B's profile read falls inside it. Other arms (ARMS) run an
 // attribution with another sampling interval, the sampler alone, or nothing (an A/A
-// check), for a before/after view in the same run. Three measurements, each in its own
+// check), for a before/after view in the same run. Four measurements, each in its own
 // set of fresh server processes:
 //   1. max throughput: autocannon, CONNECTIONS connections, no rate limit; req/s.
 //   2. fixed rate (RATE, 400 req/s as in the issue): the server's CPU time per request
@@ -28,13 +28,22 @@
 //      reads), counting requests served and CPU time per slot. Adjacent one-second
 //      slots share the machine's moment, so this resolves far smaller differences
 //      than whole rounds on a noisy machine; the reads' share is then measured apart.
-// Each cycle runs in a fresh server process (--max-old-space-size=HEAP_MB, 384 as in
+//   4. whole attributions, interleaved (MEASURE=paired): in one more server under
+//      max-throughput load (its leak at PAIRED_LEAK_PER_S records a second, 100 by
+//      default, so that its heap stays far from the limit for the whole measurement),
+//      PAIRED_GROUPS groups (default 6) of ROUND_S + 1 s slots in random order: `off`,
+//      `off-again`, `attribution` (manager.attributeLeak() at its defaults) and
+//      `attribution@3145728` (samplingIntervalBytes 3145728: ~6x fewer samples), each
+//      attribution lasting the slot less 1 s. Whole rounds in fresh
+//      processes (1, 2) differ by ±3 % from one process to the next, even A against A,
+//      more than the 1 % at stake; slots of one process, adjacent in time, do not.
+// Each round runs in a fresh server process (--max-old-space-size=HEAP_MB, 384 as in
 // bench:leak: a small instance; V8 sizes its heap from the machine's memory otherwise,
 // and on a large machine it let garbage pile up to ~1 GB between full collections,
 // which the attribution's forced full GCs then cut short), warmed up for WARMUP_S, so
-// the leak holds tens of MB when the cycle ends. Within each cycle the arms' order
-// rotates (AB, BA, ...), so each arm takes each position equally often and the heap's
-// growth within the cycle hits all alike. Ratios are taken
+// every arm starts from the same state and the leak holds ~20 MB when the round ends.
+// Within each cycle the arms' order rotates (AB, BA, ...), so each arm takes each
+// position equally often and the machine's drift hits all alike. Ratios are taken
 // per cycle (B over the A of the same cycle); the table gives their median, min and max.
 // The cost of the profile reads is shown apart: the wall time the JS thread spent in
 // HeapProfiler.getSamplingProfile (timed in the child around the inspector call) as a
@@ -43,18 +52,22 @@
 // Where `taskset` exists and there are at least 2 CPUs, the server is pinned to the
 // last CPU and autocannon to the others (as bench:overhead does).
 //
-// Environment: CYCLES (per measurement; default the multiple of the number of arms
+// Environment: MEASURE (default paired,throughput; any of throughput, rate, slots,
+// paired), CYCLES (per measurement; default the multiple of the number of arms
 // from 4 up: 4 for the default 4 arms), ROUND_S (default 30: the
 // attribution's durationMs; 10 makes B's reads 3x denser than production),
 // CONNECTIONS (default 10), RATE (default 400), WARMUP_S (default 5), LEAK_PER_S
-// (records a second, default 400), HEAP_MB (default 384; 0: V8's default), MEASURE (default throughput,rate,slots),
-// ARMS (default A,B,B-previous,131072; A first, then any of: B; B-previous, attributeLeak() as
+// (records a second, default 400), HEAP_MB (default 384; 0: V8's default),
+// ARMS (default A,B,B-3reads,A-again; A first, then any of: B; B-3reads, attributeLeak()
+// as it was before the single read: a read at the end of each of 3 windows (3 forced full
+// GCs) at 524288; B-previous, attributeLeak() as
 // it was before this benchmark: samplingIntervalBytes 131072, a read at the start and
 // the sampler stopped with stopSampling (5 forced full GCs instead of 3); A-again, nothing running, an A/A check;
 // session-only, an inspector session connected for the round and nothing else;
 // sampling-only, the sampler at 524288 for the round with no profile reads; a sampling
 // interval in bytes such as 524288, attributeLeak() with it), SLOT_MS (default 1000),
-// SLOT_GROUPS (default 60), SLOT_INTERVALS (default 131072,524288),
+// SLOT_GROUPS (default 60), SLOT_INTERVALS (default 131072,524288), PAIRED_GROUPS,
+// PAIRED_LEAK_PER_S,
 // PIN=0 to not pin.
 // It is a benchmark, not a test: the exit code is 0 whatever the verdict.
 
@@ -154,11 +167,15 @@ async function serve(leakPerSecond) {
       });
       reads.maxMs = 0;
     } else if (msg.op === 'slots') {
-      runSlots(msg).then((slots) => process.send({ op: 'slotted', slots }));
+      runSlots(msg).then(
+        (slots) => process.send({ op: 'slotted', slots }),
+        (err) => process.send({ op: 'slotted', error: String(err && err.message) }),
+      );
     } else if (msg.op === 'attribute') {
       const done = (result, error) => process.send({ op: 'attributed', result, error });
-      if (msg.mode === 'previous') {
-        previousAttribution(msg.options).then((r) => done(r), (err) => done(null, String(err && err.message)));
+      if (msg.mode === 'previous' || msg.mode === 'reads') {
+        const how = msg.mode === 'previous' ? { readAtStart: true, stopSampling: true } : { readAtStart: false, stopSampling: false };
+        readsAttribution(msg.options, how).then((r) => done(r), (err) => done(null, String(err && err.message)));
         return;
       }
       if (msg.mode === 'session-only') {
@@ -183,12 +200,14 @@ async function serve(leakPerSecond) {
       );
     }
   });
-  // The inspector calls lib/attribution.js made before this benchmark (a read right
-  // after starting, one per window, then HeapProfiler.stopSampling, which forces one
-  // more full GC to build a profile that was thrown away), with the same processing
-  // of each read, at the previous default interval (131072, passed by the arm): the
-  // "before" of a before/after in the same run.
-  async function previousAttribution(options) {
+  // Attributions as lib/attribution.js made them before, for a before/after in the same
+  // run, with the same processing of each read: a profile read at the end of each
+  // window (each forcing a full GC), and for `previous` (before this benchmark, at
+  // 131072, passed by the arm) also a read right after starting and
+  // HeapProfiler.stopSampling at the end, which forces one more full GC to build a
+  // profile that was thrown away: 5 forced full GCs; for `reads` (December 2 2026, at
+  // 524288) the 3 reads alone, the sampler stopped with HeapProfiler.disable.
+  async function readsAttribution(options, { readAtStart, stopSampling }) {
     const { bytesBySite, rankGrowingSites, checkOptions } = require(path.join(ROOT, 'lib', 'attribution'));
     const o = checkOptions(options);
     const session = new inspector.Session();
@@ -197,7 +216,7 @@ async function serve(leakPerSecond) {
     const startedAt = Date.now();
     try {
       await call('HeapProfiler.startSampling', { samplingInterval: o.samplingIntervalBytes });
-      const snapshots = [bytesBySite((await call('HeapProfiler.getSamplingProfile')).profile)];
+      const snapshots = [readAtStart ? bytesBySite((await call('HeapProfiler.getSamplingProfile')).profile) : new Map()];
       const step = Math.floor(o.durationMs / o.windows);
       for (let i = 0; i < o.windows; i++) {
         await new Promise((r) => setTimeout(r, step));
@@ -206,7 +225,7 @@ async function serve(leakPerSecond) {
       const sites = rankGrowingSites(snapshots, Date.now() - startedAt, o.top);
       return { sites: sites.slice(0, 1).map((x) => ({ functionName: x.functionName, url: path.relative(ROOT, x.url.replace(/^file:\/\//, '')), lineNumber: x.lineNumber, shareOfGrowth: x.shareOfGrowth })) };
     } finally {
-      await call('HeapProfiler.stopSampling').catch(() => {});
+      await call(stopSampling ? 'HeapProfiler.stopSampling' : 'HeapProfiler.disable').catch(() => {});
       session.disconnect();
     }
   }
@@ -215,12 +234,12 @@ async function serve(leakPerSecond) {
   // random order, one slot per arm ('off', 'off-again', and the sampler at each
   // interval), each slot's requests served and CPU time; the sampler is started at the
   // slot's beginning and stopped at its end (no profile reads).
-  async function runSlots({ slotMs, groups, intervals }) {
+  async function runSlots({ slotMs, groups, intervals, attributions = {} }) {
     const session = new inspector.Session();
     session.connect();
     const call = (method, params) => new Promise((resolve, reject) => session.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
     const wait = (ms) => new Promise((r) => setTimeout(r, ms));
-    const arms = ['off', 'off-again', ...intervals.map(String)];
+    const arms = ['off', 'off-again', ...intervals.map(String), ...Object.keys(attributions)];
     const out = [];
     try {
       for (let g = 0; g < groups; g++) {
@@ -234,9 +253,17 @@ async function serve(leakPerSecond) {
           const c0 = process.cpuUsage();
           const n0 = served;
           const t0 = process.hrtime.bigint();
-          if (arm !== 'off' && arm !== 'off-again') await call('HeapProfiler.startSampling', { samplingInterval: Number(arm) });
-          await wait(slotMs);
-          if (arm !== 'off' && arm !== 'off-again') await call('HeapProfiler.disable');
+          if (attributions[arm]) {
+            // A whole attribution inside the slot (its own inspector session), then the
+            // rest of the slot with nothing running.
+            await m.attributeLeak({ ...attributions[arm], durationMs: slotMs - 1000 });
+            await wait(Math.max(0, slotMs - Number(process.hrtime.bigint() - t0) / 1e6));
+          } else {
+            const sampler = arm !== 'off' && arm !== 'off-again';
+            if (sampler) await call('HeapProfiler.startSampling', { samplingInterval: Number(arm) });
+            await wait(slotMs);
+            if (sampler) await call('HeapProfiler.disable');
+          }
           const c = process.cpuUsage(c0);
           const ms = Number(process.hrtime.bigint() - t0) / 1e6;
           const n = served - n0;
@@ -301,13 +328,14 @@ function load(port, seconds, connections, rate) {
 function parseArm(spec) {
   if (spec === 'A') return { name: 'A', what: 'no attribution running' };
   if (spec === 'A-again') return { name: 'A-again', what: 'no attribution running either (an A/A check of the method)' };
-  if (spec === 'B') return { name: 'B', what: 'attributeLeak() at its defaults (30 s, samplingIntervalBytes 524288, 3 windows: 3 profile reads)', options: {} };
+  if (spec === 'B') return { name: 'B', what: 'attributeLeak() at its defaults (30 s, samplingIntervalBytes 524288, one profile read at the end)', options: {} };
   if (spec === 'B-previous') return { name: 'B-previous', what: 'attributeLeak() as it was before this benchmark (samplingIntervalBytes 131072, windows + 1 reads, then stopSampling: 5 forced full GCs)', mode: 'previous', options: { samplingIntervalBytes: 131072 } };
+  if (spec === 'B-3reads') return { name: 'B-3reads', what: 'attributeLeak() as it was before the single read (samplingIntervalBytes 524288, a read at the end of each of 3 windows: 3 forced full GCs)', mode: 'reads', options: {} };
   if (spec === 'session-only') return { name: 'session-only', what: 'an inspector session connected for the round, no sampling', mode: 'session-only', options: {} };
   if (spec === 'sampling-only') return { name: 'sampling-only', what: 'HeapProfiler sampling at 524288 with no profile reads', mode: 'sampling-only', options: {} };
   const n = Number(spec);
   if (!Number.isInteger(n) || n < 1024 || n > 16 * 1048576) {
-    throw new Error(`ARMS: ${JSON.stringify(spec)} is not accepted; accepted: A first, then B, B-previous, A-again, session-only, sampling-only or a sampling interval in bytes (a whole number from 1024 to 16777216), comma-separated`);
+    throw new Error(`ARMS: ${JSON.stringify(spec)} is not accepted; accepted: A first, then B, B-3reads, B-previous, A-again, session-only, sampling-only or a sampling interval in bytes (a whole number from 1024 to 16777216), comma-separated`);
   }
   return { name: `B@${n}`, what: `attributeLeak({ samplingIntervalBytes: ${n} })`, options: { samplingIntervalBytes: n } };
 }
@@ -316,15 +344,18 @@ async function measure(kind, arms, cfg) {
   const rate = kind === 'rate' ? cfg.rate : 0;
   const rows = [];
   for (let c = 0; c < cfg.cycles; c++) {
-    // A fresh server per cycle: its leak has held tens of MB, not hundreds, when the
-    // cycle ends (as when a leak is flagged ~20 s into it and attributed).
-    const server = await startServer(cfg);
-    try {
-      if (cfg.warmup > 0) await load(server.port, cfg.warmup, cfg.connections, rate);
-      const k = c % arms.length;
-      const order = [...arms.slice(k), ...arms.slice(0, k)];
-      const row = { cycle: c + 1 };
-      for (const arm of order) {
+    const k = c % arms.length;
+    const order = [...arms.slice(k), ...arms.slice(0, k)];
+    const row = { cycle: c + 1 };
+    for (const arm of order) {
+      // A fresh server per round, so every arm starts from the same state: the leak has
+      // held ~20 MB when the round ends (as when a leak is flagged ~20 s in and
+      // attributed). With one server per cycle, its V8 ran 240 major GCs in the cycle's
+      // first round and 100 in its last as the heap grew: a swing larger than the costs
+      // measured here.
+      const server = await startServer(cfg);
+      try {
+        if (cfg.warmup > 0) await load(server.port, cfg.warmup, cfg.connections, rate);
         await ask(server.child, { op: 'start' }, 'started');
         const running = load(server.port, cfg.roundS + 1, cfg.connections, rate);
         let attributed = null;
@@ -352,18 +383,19 @@ async function measure(kind, arms, cfg) {
           gcMs: st.gcMs,
           heapMB: st.heapUsedMB,
           top: top ? `${top.functionName} (${top.url}:${top.lineNumber}) ${Math.round(top.shareOfGrowth * 100)} %` : at ? '(none)' : '',
+          interval: at && at.result.samplingIntervalBytes ? `, interval ${at.result.samplingIntervalBytes}` : '',
         };
         const x = row[arm.name];
         console.log(
           `  ${kind} cycle ${c + 1} ${arm.name.padEnd(13)} ${x.rps.toFixed(0).padStart(5)} req/s, ${x.cpuUs.toFixed(1)} µs CPU/req, p99 ${x.p99} ms, max ${x.max} ms, ` +
             `${x.majorGcs} major GCs (${x.gcMs.toFixed(0)} ms in GC), heap ${x.heapMB.toFixed(0)} MB` +
-            (at ? `, ${x.reads} reads ${x.readMs.toFixed(1)} ms (max ${x.maxReadMs.toFixed(1)}), top: ${x.top}` : ''),
+            (at ? `, ${x.reads} reads ${x.readMs.toFixed(1)} ms (max ${x.maxReadMs.toFixed(1)})${x.interval}, top: ${x.top}` : ''),
         );
+      } finally {
+        server.child.kill();
       }
-      rows.push(row);
-    } finally {
-      server.child.kill();
     }
+    rows.push(row);
   }
   return rows;
 }
@@ -373,16 +405,17 @@ async function measure(kind, arms, cfg) {
  * (slots of SLOT_MS in random order within each group): less exposed to the machine's
  * drift than whole 30 s rounds.
  */
-async function measureSlots(cfg) {
-  const server = await startServer(cfg);
+async function measureSlots(cfg, { slotMs, groups, intervals, attributions = {}, leakPerSecond = cfg.leakPerSecond }) {
+  const server = await startServer({ ...cfg, leakPerSecond });
   try {
     if (cfg.warmup > 0) await load(server.port, cfg.warmup, cfg.connections, 0);
-    const arms = 2 + cfg.slotIntervals.length;
-    const seconds = Math.ceil((cfg.slotGroups * arms * (cfg.slotMs + 20)) / 1000) + 3;
+    const arms = 2 + intervals.length + Object.keys(attributions).length;
+    const seconds = Math.ceil((groups * arms * (slotMs + 200)) / 1000) + 10;
     const autocannon = require('autocannon');
     const running = autocannon({ url: `http://127.0.0.1:${server.port}/sessions`, connections: cfg.connections, duration: seconds, pipelining: 1 });
     await new Promise((r) => setTimeout(r, 1000));
-    const { slots } = await ask(server.child, { op: 'slots', slotMs: cfg.slotMs, groups: cfg.slotGroups, intervals: cfg.slotIntervals }, 'slotted');
+    const { slots, error } = await ask(server.child, { op: 'slots', slotMs, groups, intervals, attributions }, 'slotted');
+    if (error) throw new Error(`slots: ${error}`);
     running.stop();
     const res = await running;
     if (res.errors || res.non2xx || res.timeouts) throw new Error(`slots: ${res.errors} errors, ${res.non2xx} non-2xx, ${res.timeouts} timeouts`);
@@ -392,9 +425,9 @@ async function measureSlots(cfg) {
   }
 }
 
-function reportSlots(cfg, groups) {
+function reportSlots(title, groups) {
   console.log('');
-  console.log(`### The sampler alone, ${groups.length} groups of ${cfg.slotMs} ms slots in random order, max throughput (no profile reads)`);
+  console.log(`### ${title}`);
   console.log('| arm | req/s ratio to off: median | mean ± 95 % | CPU/req ratio: median | mean ± 95 % |');
   console.log('|---|---:|---:|---:|---:|');
   const lines = [];
@@ -403,14 +436,14 @@ function reportSlots(cfg, groups) {
     const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
     return { med: median(xs), mean: m, ci: (1.96 * sd) / Math.sqrt(xs.length) };
   };
-  for (const arm of ['off-again', ...cfg.slotIntervals.map(String)]) {
+  for (const arm of Object.keys(groups[0]).filter((a) => a !== 'off')) {
     const r = stats(groups.map((g) => g[arm].rps / g.off.rps));
     const c = stats(groups.filter((g) => g[arm].cpuUs && g.off.cpuUs).map((g) => g[arm].cpuUs / g.off.cpuUs));
-    const name = arm === 'off-again' ? 'off-again (A/A check)' : `sampler at ${arm} B`;
+    const name = arm === 'off-again' ? 'off-again (A/A check)' : /^\d+$/.test(arm) ? `sampler at ${arm} B` : arm;
     console.log(`| ${name} | ${r.med.toFixed(4)} | ${r.mean.toFixed(4)} ± ${r.ci.toFixed(4)} | ${c.med.toFixed(4)} | ${c.mean.toFixed(4)} ± ${c.ci.toFixed(4)} |`);
     lines.push(
       `${name}: req/s ratio median ${r.med.toFixed(4)} (mean ${r.mean.toFixed(4)} ± ${r.ci.toFixed(4)}), CPU/req ratio median ${c.med.toFixed(4)} (mean ${c.mean.toFixed(4)} ± ${c.ci.toFixed(4)}); ` +
-        (arm === 'off-again' ? 'how far the method is from exact' : `sampler cost ${pct(1 - r.med)} of throughput, ${pct(c.med - 1)} CPU/req`),
+        (arm === 'off-again' ? 'how far the method is from exact' : `cost ${pct(1 - r.med)} of throughput (mean ${pct(1 - r.mean)}), ${pct(c.med - 1)} CPU/req`),
     );
   }
   for (const l of lines) console.log(l);
@@ -477,6 +510,8 @@ async function main() {
     heapMB: envInteger('HEAP_MB', 384, 0, 1_000_000),
     slotMs: envInteger('SLOT_MS', 1000, 50, 60_000),
     slotGroups: envInteger('SLOT_GROUPS', 60, 2, 100_000),
+    pairedGroups: envInteger('PAIRED_GROUPS', 6, 2, 100_000),
+    pairedLeakPerSecond: envInteger('PAIRED_LEAK_PER_S', 100, 0, 1_000_000),
     slotIntervals: (process.env.SLOT_INTERVALS || '131072,524288').split(',').filter(Boolean).map((v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1024 || n > 16 * 1048576) throw new Error(`SLOT_INTERVALS=${JSON.stringify(process.env.SLOT_INTERVALS)} is invalid; accepted: sampling intervals in bytes (whole numbers from 1024 to 16777216), comma-separated`);
@@ -484,10 +519,10 @@ async function main() {
     }),
     pin: pinning(),
   };
-  const kinds = (process.env.MEASURE || 'throughput,rate,slots').split(',').filter(Boolean);
-  for (const k of kinds) if (!['throughput', 'rate', 'slots'].includes(k)) throw new Error(`MEASURE=${JSON.stringify(process.env.MEASURE)} is invalid; accepted: one or more of throughput, rate, slots, comma-separated`);
-  const armSpecs = (process.env.ARMS || 'A,B,B-previous,131072').split(',').filter(Boolean);
-  if (armSpecs[0] !== 'A' || armSpecs.length < 2) throw new Error(`ARMS=${JSON.stringify(process.env.ARMS)} is invalid; accepted: A first, then one or more of B, B-previous, A-again, session-only, sampling-only or a sampling interval in bytes, comma-separated`);
+  const kinds = (process.env.MEASURE || 'paired,throughput').split(',').filter(Boolean);
+  for (const k of kinds) if (!['throughput', 'rate', 'slots', 'paired'].includes(k)) throw new Error(`MEASURE=${JSON.stringify(process.env.MEASURE)} is invalid; accepted: one or more of throughput, rate, slots, paired, comma-separated`);
+  const armSpecs = (process.env.ARMS || 'A,B,B-3reads,A-again').split(',').filter(Boolean);
+  if (armSpecs[0] !== 'A' || armSpecs.length < 2) throw new Error(`ARMS=${JSON.stringify(process.env.ARMS)} is invalid; accepted: A first, then one or more of B, B-3reads, B-previous, A-again, session-only, sampling-only or a sampling interval in bytes, comma-separated`);
   const arms = armSpecs.map(parseArm);
   // By default each arm takes each position in a cycle equally often, at least 4 cycles.
   if (!cfg.cycles) cfg.cycles = Math.ceil(4 / arms.length) * arms.length;
@@ -496,7 +531,7 @@ async function main() {
   console.log(
     `express ${expressVersion}, node ${process.version}, ${new Date().toISOString()}; ${cfg.cycles} cycles x ${arms.length} arms per measurement, ` +
       `${cfg.roundS + 1} s of load per round (attribution ${cfg.roundS} s, started 0.5 s in), ${cfg.warmup} s warm-up; ` +
-      `server: a fresh process per cycle, ${cfg.heapMB ? `--max-old-space-size=${cfg.heapMB}` : "V8's default heap limit"}; ` +
+      `server: a fresh process per round, ${cfg.heapMB ? `--max-old-space-size=${cfg.heapMB}` : "V8's default heap limit"}; ` +
       `${cfg.connections} connections; fixed rate ${cfg.rate} req/s; leak ${cfg.leakPerSecond} records/s (~${((cfg.leakPerSecond * 1300) / 1048576).toFixed(2)} MB/s); ` +
       (cfg.pin ? `server pinned to CPU ${cfg.pin.server}, autocannon to CPU ${cfg.pin.load}` : 'not pinned'),
   );
@@ -504,7 +539,21 @@ async function main() {
   const all = [];
   for (const kind of kinds) {
     if (kind === 'slots') {
-      all.push(...reportSlots(cfg, await measureSlots(cfg)));
+      const groups = await measureSlots(cfg, { slotMs: cfg.slotMs, groups: cfg.slotGroups, intervals: cfg.slotIntervals });
+      all.push(...reportSlots(`The sampler alone, ${groups.length} groups of ${cfg.slotMs} ms slots in random order, max throughput (no profile reads)`, groups));
+      continue;
+    }
+    if (kind === 'paired') {
+      const slotMs = (cfg.roundS + 1) * 1000;
+      const attributions = { attribution: {}, 'attribution@3145728': { samplingIntervalBytes: 3145728 } };
+      const groups = await measureSlots(cfg, { slotMs, groups: cfg.pairedGroups, intervals: [], attributions, leakPerSecond: cfg.pairedLeakPerSecond });
+      all.push(
+        ...reportSlots(
+          `Whole attributions in one server, ${groups.length} groups of ${slotMs / 1000} s slots in random order (off, off-again, attribution: attributeLeak() at its defaults, ` +
+            `attribution@3145728: with samplingIntervalBytes 3145728), max throughput, leak ${cfg.pairedLeakPerSecond} records/s`,
+          groups,
+        ),
+      );
       continue;
     }
     const rows = await measure(kind, arms, cfg);

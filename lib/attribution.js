@@ -1,18 +1,22 @@
 'use strict';
 // Leak-site attribution with V8's sampling heap profiler, through an in-process
 // node:inspector session: no heap snapshot, no doubling of memory. Samples stay in the
-// profile only while the objects they stand for are alive, so a site whose sampled
-// bytes keep growing is retaining memory. Each profile read forces a full GC
-// (~0.35 ms per MB of live heap), so reads are few: `windows` per attribution. There is
-// no read at the start (the profile is empty then: nothing sampled yet) and the sampler
-// is stopped with HeapProfiler.disable, because HeapProfiler.stopSampling forces one
-// more full GC to build a profile that would be thrown away (bench:attribution).
+// profile only while the objects they stand for are alive, and V8 numbers them in the
+// order they were taken (`ordinal`), so ONE read at the end tells, per site, which of
+// the sampled objects allocated in each part of the run are still alive: a site that
+// leaks keeps objects from every part, a cache or a request's garbage only from the
+// last. One read because each read forces a full GC (the inspector always asks V8 for
+// it: ~0.35 ms per MB of live heap). The sampler is stopped with HeapProfiler.disable:
+// HeapProfiler.stopSampling would force one more full GC to build a profile that would
+// be thrown away.
 const path = require('node:path');
 const { fileURLToPath } = require('node:url');
 const { invalidArgument } = require('./errors');
 
-// bench:attribution: under max load the sampler alone cost an Express app ~5 % of its
-// throughput at 128 KB between samples, ~1 % at 512 KB.
+// The sampler's cost is per sample (bench:attribution: an Express app under max load
+// allocates ~256 MB/s, 511 samples a second at 512 KB; the sampler alone cost it ~1.3 %
+// of its throughput at 512 KB, nothing measurable at 3 MB): an app that allocates that
+// fast can set a wider samplingIntervalBytes, at the price of fewer samples of its leak.
 const DEFAULTS = Object.freeze({ durationMs: 30_000, windows: 3, samplingIntervalBytes: 512 * 1024, top: 10 });
 /** Accepted ranges of the sampling options, for attributeLeak() and `leakAttribution` alike. */
 const RANGES = Object.freeze({ durationMs: [1_000, 1_800_000], windows: [2, 20], samplingIntervalBytes: [1024, 16 * 1048576], top: [1, 100] });
@@ -40,53 +44,111 @@ function post(session, method, params) {
 const isNodeInternal = (url) => url.startsWith('node:') || url.startsWith('internal/');
 
 /**
- * Sampled live bytes per allocation site: the innermost frame with a script URL outside
- * Node's own modules (a builtin such as String.prototype.repeat, or Buffer's toString(),
- * is charged to the application's function calling it). A sample with no such frame
- * keeps its own frame.
+ * The allocation site of every node of a sampling profile: the innermost frame with a
+ * script URL outside Node's own modules (a builtin such as String.prototype.repeat, or
+ * Buffer's toString(), is charged to the application's function calling it). A node with
+ * no such frame above it keeps its own frame. Calls `visit(node, key, frame)` per node.
  */
-function bytesBySite(profile) {
-  const sites = new Map();
+function walkSites(profile, visit) {
   const walk = (node, site) => {
     const f = node.callFrame;
     const own = f.url && !isNodeInternal(f.url) ? f : site;
-    if (node.selfSize > 0) {
-      const frame = own || f;
-      const key = `${frame.functionName}\u0000${frame.url}\u0000${frame.lineNumber}`;
-      const entry = sites.get(key);
-      if (entry) entry.bytes += node.selfSize;
-      else {
-        sites.set(key, {
-          functionName: frame.functionName || '(anonymous)',
-          url: frame.url || '(native)',
-          lineNumber: frame.lineNumber + 1,
-          columnNumber: frame.columnNumber + 1,
-          bytes: node.selfSize,
-        });
-      }
-    }
+    const frame = own || f;
+    visit(node, `${frame.functionName}\u0000${frame.url}\u0000${frame.lineNumber}`, frame);
     for (const child of node.children || []) walk(child, own);
   };
   walk(profile.head, null);
+}
+
+function siteEntry(frame, bytes) {
+  return {
+    functionName: frame.functionName || '(anonymous)',
+    url: frame.url || '(native)',
+    lineNumber: frame.lineNumber + 1,
+    columnNumber: frame.columnNumber + 1,
+    bytes,
+  };
+}
+
+/** Sampled live bytes per allocation site (see walkSites), a Map keyed by site. */
+function bytesBySite(profile) {
+  const sites = new Map();
+  walkSites(profile, (node, key, frame) => {
+    if (!(node.selfSize > 0)) return;
+    const entry = sites.get(key);
+    if (entry) entry.bytes += node.selfSize;
+    else sites.set(key, siteEntry(frame, node.selfSize));
+  });
   return sites;
 }
 
 /**
- * Ranks sites from successive snapshots of sampled bytes. A site counts when it still
- * grew in the last window; it is ranked by growth from the first snapshot to the last.
- * `grewInWindows` says in how many windows it grew: V8 may inline a function into its
- * caller mid-run, moving later samples to the caller's key, so a site that grew in
- * every window is the most certain.
+ * Survivors by when they were allocated, from one profile read: `windows` + 1 cumulative
+ * snapshots (Maps keyed by site, as bytesBySite), snapshot k holding the sampled bytes
+ * still alive that were sampled in the first k of `windows` equal spans of the sample
+ * sequence (samples carry their `ordinal`, in allocation order; the spans cover ordinals
+ * up to the newest one alive). Snapshot 0 is empty: nothing was sampled before sampling
+ * began. A profile without ordinals (no `samples`) counts every live byte in the last span.
+ */
+function survivorSnapshots(profile, windows) {
+  const siteOfNode = new Map();
+  walkSites(profile, (node, key, frame) => siteOfNode.set(node.id, { key, frame }));
+  const samples = Array.isArray(profile.samples) ? profile.samples : [];
+  let newest = 0;
+  for (const x of samples) if (x.ordinal > newest) newest = x.ordinal;
+  const spans = Array.from({ length: windows }, () => new Map());
+  const add = (span, site, bytes) => {
+    const entry = span.get(site.key);
+    if (entry) entry.bytes += bytes;
+    else span.set(site.key, siteEntry(site.frame, bytes));
+  };
+  if (samples.length > 0) {
+    for (const x of samples) {
+      const site = siteOfNode.get(x.nodeId);
+      if (!site || !(x.size > 0)) continue;
+      add(spans[Math.min(windows - 1, Math.floor((x.ordinal * windows) / (newest + 1)))], site, x.size);
+    }
+  } else {
+    walkSites(profile, (node, key, frame) => {
+      if (node.selfSize > 0) add(spans[windows - 1], { key, frame }, node.selfSize);
+    });
+  }
+  const snapshots = [new Map()];
+  for (const span of spans) {
+    const next = new Map();
+    for (const [key, x] of snapshots[snapshots.length - 1]) next.set(key, { ...x });
+    for (const [key, x] of span) {
+      const entry = next.get(key);
+      if (entry) entry.bytes += x.bytes;
+      else next.set(key, { ...x });
+    }
+    snapshots.push(next);
+  }
+  return snapshots;
+}
+
+/**
+ * Ranks sites from successive snapshots of sampled bytes (survivorSnapshots, or reads
+ * taken over time), most growth first. A site counts when it grew in the first window
+ * and in all windows but at most one (two of two, two of three, three of four, ...): in
+ * survivor snapshots, when objects it allocated near the start are still alive and it
+ * kept allocating such objects, which is what a leak does and what a bounded cache or
+ * a request's garbage, whose survivors are all recent, does not. `grewInWindows` says
+ * in how many windows it grew: V8 may inline a function into its caller mid-run, moving
+ * later samples to the caller's key, so a site that grew in every window is the most
+ * certain.
  */
 function rankGrowingSites(snapshots, elapsedMs, top) {
   const last = snapshots[snapshots.length - 1];
+  const n = snapshots.length;
   const out = [];
+  if (n < 2) return out;
+  const windows = n - 1;
   for (const [key, site] of last) {
     const series = snapshots.map((s) => (s.get(key) ? s.get(key).bytes : 0));
     let grewInWindows = 0;
-    for (let i = 1; i < series.length; i++) if (series[i] > series[i - 1]) grewInWindows++;
-    const n = series.length;
-    if (n < 2 || series[n - 1] <= series[n - 2]) continue;
+    for (let i = 1; i < n; i++) if (series[i] > series[i - 1]) grewInWindows++;
+    if (!(series[1] > series[0]) || grewInWindows < Math.max(2, windows - 1)) continue;
     const grew = series[n - 1] - series[0];
     out.push({
       functionName: site.functionName,
@@ -97,7 +159,7 @@ function rankGrowingSites(snapshots, elapsedMs, top) {
       grewBytes: grew,
       growthBytesPerSec: elapsedMs > 0 ? (grew * 1000) / elapsedMs : 0,
       grewInWindows,
-      windows: n - 1,
+      windows,
     });
   }
   out.sort((a, b) => b.grewBytes - a.grewBytes);
@@ -131,13 +193,16 @@ function relativeUrl(url, root) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms).unref());
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 let running = null;
 
 /**
- * Samples allocations for `durationMs` and returns the sites still retaining memory that
- * grew in each of `windows` windows. One attribution at a time per isolate (the sampler
- * is shared); a second call while one runs gets the same promise.
+ * Samples allocations for `durationMs`, reads the profile once (one forced full GC) and
+ * returns the sites still retaining objects allocated all through the run (see
+ * survivorSnapshots and rankGrowingSites, over `windows` equal spans). One attribution
+ * at a time per isolate (the sampler is shared); a second call while one runs gets the
+ * same promise.
  */
 function attributeLeak(options) {
   const o = checkOptions(options);
@@ -147,23 +212,19 @@ function attributeLeak(options) {
     const session = new Session();
     session.connect();
     const startedAt = Date.now();
+    const t0 = nowMs();
     try {
       await post(session, 'HeapProfiler.startSampling', { samplingInterval: o.samplingIntervalBytes });
-      // The first snapshot: nothing is sampled at the moment sampling starts.
-      const snapshots = [new Map()];
-      const step = Math.floor(o.durationMs / o.windows);
-      for (let i = 0; i < o.windows; i++) {
-        await sleep(step);
-        snapshots.push(bytesBySite((await post(session, 'HeapProfiler.getSamplingProfile')).profile));
-      }
-      const elapsedMs = Date.now() - startedAt;
+      await sleep(Math.max(0, o.durationMs - (nowMs() - t0)));
+      const { profile } = await post(session, 'HeapProfiler.getSamplingProfile');
+      const elapsedMs = Math.round(nowMs() - t0);
       return {
         startedAt,
         durationMs: elapsedMs,
         samplingIntervalBytes: o.samplingIntervalBytes,
         windows: o.windows,
-        sites: rankGrowingSites(snapshots, elapsedMs, o.top),
-        note: 'Sampled bytes of objects allocated since sampling began and still alive; lineNumber is the allocating function\'s first line when V8 inlined it.',
+        sites: rankGrowingSites(survivorSnapshots(profile, o.windows), elapsedMs, o.top),
+        note: 'Sampled bytes of objects allocated since sampling began and still alive at the end, by site; a site counts when objects it allocated in the first window and in the later ones are still alive. lineNumber is the allocating function\'s first line when V8 inlined it.',
       };
     } finally {
       try {
@@ -233,16 +294,16 @@ const SAMPLES_WANTED = 16;
 const LONGEST_AUTO_MS = RANGES.durationMs[1];
 
 /**
- * Sampling time of an automatic attribution: `settings.durationMs`, or longer for a slow
- * leak, so that its growth reaches SAMPLES_WANTED sampling intervals (8 MB by default):
+ * Sampling time of an automatic attribution: `durationMs`, or longer for a slow leak, so
+ * that its growth reaches SAMPLES_WANTED sampling intervals (8 MB at the default 512 KB):
  * at 20 KB/s, 410 s instead of 30 s, in which the profiler would see one of its
  * allocations; at most 30 minutes. A fast leak (or no rate) keeps `durationMs`.
  */
-function autoDurationMs(settings, leak) {
+function autoDurationMs(durationMs, intervalBytes, leak) {
   const rate = leak && leak.growthRateBytesPerSec;
-  if (!(typeof rate === 'number' && rate > 0 && Number.isFinite(rate))) return settings.durationMs;
-  const needed = Math.ceil(((SAMPLES_WANTED * settings.samplingIntervalBytes) / rate) * 1000);
-  return Math.max(settings.durationMs, Math.min(needed, LONGEST_AUTO_MS));
+  if (!(typeof rate === 'number' && rate > 0 && Number.isFinite(rate))) return durationMs;
+  const needed = Math.ceil(((SAMPLES_WANTED * intervalBytes) / rate) * 1000);
+  return Math.max(durationMs, Math.min(needed, LONGEST_AUTO_MS));
 }
 
 function formatRate(bytesPerSec) {
@@ -301,11 +362,13 @@ class LeakAttributor {
   /** An attribution now (manual calls take their own sampling options). */
   async run(options, leak = null) {
     const o = {
-      durationMs: autoDurationMs(this.settings, leak),
+      durationMs: this.settings.durationMs,
       windows: this.settings.windows,
       samplingIntervalBytes: this.settings.samplingIntervalBytes,
       ...(options || {}),
     };
+    // An automatic run samples a slow leak longer; a manual run keeps its own duration.
+    if (leak && !(options && options.durationMs !== undefined)) o.durationMs = autoDurationMs(o.durationMs, o.samplingIntervalBytes, leak);
     this.running = true;
     try {
       const raw = await this._sample(o);
@@ -368,4 +431,4 @@ class LeakAttributor {
   }
 }
 
-module.exports = { attributeLeak, rankGrowingSites, bytesBySite, checkOptions, relativeUrl, summarize, resolveAutoAttribution, autoDurationMs, LeakAttributor, ROOT_ENV };
+module.exports = { attributeLeak, rankGrowingSites, bytesBySite, survivorSnapshots, checkOptions, relativeUrl, summarize, resolveAutoAttribution, autoDurationMs, LeakAttributor, ROOT_ENV };
