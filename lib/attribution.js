@@ -4,8 +4,9 @@
 // profile only while the objects they stand for are alive, and V8 numbers them in the
 // order they were taken (`ordinal`), so ONE read at the end tells, per site, which of
 // the sampled objects allocated in each part of the run are still alive: a site that
-// leaks keeps objects from every part, a cache or a request's garbage only from the
-// last. One read because each read forces a full GC (the inspector always asks V8 for
+// leaks keeps objects from every part, a request's garbage or a cache whose entries
+// turn over within the run only from the last (a cache turning over more slowly than
+// the run cannot be told from a leak in that time). One read because each read forces a full GC (the inspector always asks V8 for
 // it: ~0.35 ms per MB of live heap). The sampler is stopped with HeapProfiler.disable:
 // HeapProfiler.stopSampling would force one more full GC to build a profile that would
 // be thrown away.
@@ -132,8 +133,8 @@ function survivorSnapshots(profile, windows) {
  * taken over time), most growth first. A site counts when it grew in the first window
  * and in all windows but at most one (two of two, two of three, three of four, ...): in
  * survivor snapshots, when objects it allocated near the start are still alive and it
- * kept allocating such objects, which is what a leak does and what a bounded cache or
- * a request's garbage, whose survivors are all recent, does not. `grewInWindows` says
+ * kept allocating such objects, which is what a leak does and what a request's garbage
+ * or a cache turning over within the run, whose survivors are all recent, does not. `grewInWindows` says
  * in how many windows it grew: V8 may inline a function into its caller mid-run, moving
  * later samples to the caller's key, so a site that grew in every window is the most
  * certain.
