@@ -103,16 +103,11 @@ function survivorSnapshots(profile, windows) {
     if (entry) entry.bytes += bytes;
     else span.set(site.key, siteEntry(site.frame, bytes));
   };
-  if (samples.length > 0) {
-    for (const x of samples) {
-      const site = siteOfNode.get(x.nodeId);
-      if (!site || !(x.size > 0)) continue;
-      add(spans[Math.min(windows - 1, Math.floor((x.ordinal * windows) / (newest + 1)))], site, x.size);
-    }
-  } else {
-    walkSites(profile, (node, key, frame) => {
-      if (node.selfSize > 0) add(spans[windows - 1], { key, frame }, node.selfSize);
-    });
+  if (samples.length === 0) spans[windows - 1] = bytesBySite(profile);
+  for (const x of samples) {
+    const site = siteOfNode.get(x.nodeId);
+    if (!site || !(x.size > 0)) continue;
+    add(spans[Math.min(windows - 1, Math.floor((x.ordinal * windows) / (newest + 1)))], site, x.size);
   }
   const snapshots = [new Map()];
   for (const span of spans) {
@@ -134,10 +129,10 @@ function survivorSnapshots(profile, windows) {
  * and in all windows but at most one (two of two, two of three, three of four, ...): in
  * survivor snapshots, when objects it allocated near the start are still alive and it
  * kept allocating such objects, which is what a leak does and what a request's garbage
- * or a cache turning over within the run, whose survivors are all recent, does not. `grewInWindows` says
- * in how many windows it grew: V8 may inline a function into its caller mid-run, moving
- * later samples to the caller's key, so a site that grew in every window is the most
- * certain.
+ * or a cache turning over within the run, whose survivors are all recent, does not.
+ * `grewInWindows` says in how many windows it grew: V8 may inline a function into its
+ * caller mid-run, moving later samples to the caller's key, so a site that grew in every
+ * window is the most certain.
  */
 function rankGrowingSites(snapshots, elapsedMs, top) {
   const last = snapshots[snapshots.length - 1];
@@ -194,7 +189,6 @@ function relativeUrl(url, root) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms).unref());
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 let running = null;
 
@@ -213,12 +207,12 @@ function attributeLeak(options) {
     const session = new Session();
     session.connect();
     const startedAt = Date.now();
-    const t0 = nowMs();
+    const t0 = performance.now();
     try {
       await post(session, 'HeapProfiler.startSampling', { samplingInterval: o.samplingIntervalBytes });
-      await sleep(Math.max(0, o.durationMs - (nowMs() - t0)));
+      await sleep(o.durationMs);
       const { profile } = await post(session, 'HeapProfiler.getSamplingProfile');
-      const elapsedMs = Math.round(nowMs() - t0);
+      const elapsedMs = Math.round(performance.now() - t0);
       return {
         startedAt,
         durationMs: elapsedMs,
