@@ -37,6 +37,14 @@
 //      attribution lasting the slot less 1 s. Whole rounds in fresh
 //      processes (1, 2) differ by ±3 % from one process to the next, even A against A,
 //      more than the 1 % at stake; slots of one process, adjacent in time, do not.
+//   5. where the CPU goes (MEASURE=profile, needs Linux perf): in one more server under
+//      max-throughput load, PROFILE_PAIRS groups (default 12) of ROUND_S + 1 s windows
+//      in random order, `off` and each arm of PROFILE_ARMS (default
+//      attribution,attribution@3145728; also off-again, or attribution@<bytes>); perf
+//      records the server's every thread with call graphs and each sample is charged by
+//      its stack to the inspector, the sampler, slow-path allocation, GC, the kernel or
+//      the app (bench/perf-profile.js): the attribution's own work counted directly,
+//      to ±0.05 %, next to what throughput ratios show (±1.5 % noise).
 // Each round runs in a fresh server process (--max-old-space-size=HEAP_MB, 384 as in
 // bench:leak: a small instance; V8 sizes its heap from the machine's memory otherwise,
 // and on a large machine it let garbage pile up to ~1 GB between full collections,
@@ -53,7 +61,7 @@
 // last CPU and autocannon to the others (as bench:overhead does).
 //
 // Environment: MEASURE (default paired,throughput; any of throughput, rate, slots,
-// paired), CYCLES (per measurement; default the multiple of the number of arms
+// paired, profile), CYCLES (per measurement; default the multiple of the number of arms
 // from 4 up: 4 for the default 4 arms), ROUND_S (default 30: the
 // attribution's durationMs; 10 makes B's reads 3x denser than production),
 // CONNECTIONS (default 10), RATE (default 400), WARMUP_S (default 5), LEAK_PER_S
@@ -67,14 +75,18 @@
 // sampling-only, the sampler at 524288 for the round with no profile reads; a sampling
 // interval in bytes such as 524288, attributeLeak() with it), SLOT_MS (default 1000),
 // SLOT_GROUPS (default 60), SLOT_INTERVALS (default 131072,524288), PAIRED_GROUPS,
-// PAIRED_LEAK_PER_S,
+// PAIRED_LEAK_PER_S, PROFILE_PAIRS, PROFILE_ARMS,
 // PIN=0 to not pin.
 // It is a benchmark, not a test: the exit code is 0 whatever the verdict.
 
 const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
+const readline = require('node:readline');
 
-const { childEnv, envInteger, median, runBench, pinning } = require('./support');
+const { childEnv, envInteger, median, meanCi95, runBench, pinning } = require('./support');
+const { CATEGORY_NAMES, stackCounter } = require('./perf-profile');
 
 const ROOT = path.resolve(__dirname, '..');
 const TARGET = 0.01;
@@ -283,9 +295,9 @@ async function serve(leakPerSecond) {
 // ---------------------------------------------------------------------------
 // Parent.
 
-function startServer({ leakPerSecond, pin, heapMB }) {
+function startServer({ leakPerSecond, pin, heapMB, nodeFlags = [] }) {
   return new Promise((resolve, reject) => {
-    const args = [...(heapMB ? [`--max-old-space-size=${heapMB}`] : []), __filename, '--serve', String(leakPerSecond)];
+    const args = [...(heapMB ? [`--max-old-space-size=${heapMB}`] : []), ...nodeFlags, __filename, '--serve', String(leakPerSecond)];
     const [cmd, argv] = pin ? ['taskset', ['-c', pin.server, process.execPath, ...args]] : [process.execPath, args];
     const child = spawn(cmd, argv, {
       env: childEnv({ MEMORY_MONITORING_INTERVAL: '1000' }),
@@ -425,17 +437,146 @@ async function measureSlots(cfg, { slotMs, groups, intervals, attributions = {},
   }
 }
 
+/**
+ * Where the server's CPU goes while an attribution runs (MEASURE=profile): one server
+ * under max load (started with --perf-basic-prof, so that perf names JIT frames),
+ * PROFILE_PAIRS pairs of ROUND_S + 1 s windows, `off` and `attribution` in random order
+ * within each pair; Linux perf records every thread of the server (call graphs, 999 Hz)
+ * for each window, and the attribution (attributeLeak() at its defaults, started 0.5 s
+ * into its window) ends inside it, its profile read included. Each sample is charged to
+ * a category by its stack (bench/perf-profile.js).
+ */
+async function measureProfile(cfg) {
+  try {
+    execFileSync('perf', ['version'], { stdio: 'ignore' });
+  } catch {
+    console.log('\nMEASURE=profile needs Linux perf on the PATH (Debian: apt-get install linux-perf) and leave to record another process (root, or kernel.perf_event_paranoid <= 1); skipped.');
+    return null;
+  }
+  console.log(`\nprofile: one server (leak ${cfg.pairedLeakPerSecond} records/s), ${cfg.profilePairs} groups of ${cfg.roundS + 1} s windows: off, ${Object.keys(cfg.profileArms).join(', ')}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memwarden-perf-'));
+  const server = await startServer({ ...cfg, leakPerSecond: cfg.pairedLeakPerSecond, nodeFlags: ['--perf-basic-prof'] });
+  const windowS = cfg.roundS + 1;
+  const windows = [];
+  let running = null;
+  try {
+    if (cfg.warmup > 0) await load(server.port, cfg.warmup, cfg.connections, 0);
+    const autocannon = require('autocannon');
+    const arms = ['off', ...Object.keys(cfg.profileArms)];
+    running = autocannon({ url: `http://127.0.0.1:${server.port}/sessions`, connections: cfg.connections, duration: cfg.profilePairs * arms.length * (windowS + 5) + 30, pipelining: 1 });
+    await new Promise((r) => setTimeout(r, 1000));
+    for (let i = 0; i < cfg.profilePairs; i++) {
+      const order = [...arms];
+      for (let j = order.length - 1; j > 0; j--) {
+        const k = Math.floor(Math.random() * (j + 1));
+        [order[j], order[k]] = [order[k], order[j]];
+      }
+      for (const arm of order) {
+        const file = path.join(dir, `${arm}-${i}.data`);
+        await ask(server.child, { op: 'start' }, 'started');
+        const t0 = performance.now();
+        const recorded = new Promise((resolve, reject) => {
+          const rec = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '999', '-g', '-p', String(server.child.pid), '-o', file, '--', 'sleep', String(windowS)], { stdio: 'ignore' });
+          rec.on('error', reject);
+          rec.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`perf record exited with ${code}`))));
+        });
+        let attributed = null;
+        if (arm !== 'off' && cfg.profileArms[arm] !== null) {
+          await new Promise((r) => setTimeout(r, 500));
+          const options = { ...cfg.profileArms[arm], ...(cfg.roundS === 30 ? {} : { durationMs: cfg.roundS * 1000 }) };
+          attributed = ask(server.child, { op: 'attribute', options }, 'attributed');
+        }
+        await recorded;
+        const st = await ask(server.child, { op: 'stop' }, 'stopped');
+        const seconds = (performance.now() - t0) / 1000;
+        const at = attributed ? await attributed : null;
+        if (at && at.error) throw new Error(`attribution failed: ${at.error}`);
+        const top = at && at.result.sites[0];
+        windows.push({ pair: i, arm, file, requests: st.requests, rps: st.requests / seconds, cpuUs: st.cpuUsPerRequest, readMs: st.readMs, majorGcs: st.majorGcs });
+        console.log(
+          `  profile pair ${i + 1} ${arm.padEnd(11)} ${(st.requests / seconds).toFixed(0).padStart(5)} req/s, ${st.cpuUsPerRequest.toFixed(1)} µs CPU/req, ${st.majorGcs} major GCs` +
+            (at ? `, read ${st.readMs.toFixed(1)} ms, top: ${top ? `${top.functionName} ${Math.round(top.shareOfGrowth * 100)} %` : '(none)'}` : ''),
+        );
+      }
+    }
+  } finally {
+    if (running) running.stop();
+    server.child.kill();
+    fs.rmSync(path.join(os.tmpdir(), `perf-${server.child.pid}.map`), { force: true });
+  }
+  try {
+    for (const w of windows) {
+      const counter = stackCounter();
+      const script = spawn('perf', ['script', '-F', 'comm,tid,ip,sym,dso', '-i', w.file], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const lines = readline.createInterface({ input: script.stdout });
+      lines.on('line', (l) => counter.line(l));
+      await new Promise((resolve, reject) => {
+        script.on('error', reject);
+        lines.on('close', resolve);
+      });
+      w.counts = counter.end();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return windows;
+}
+
+/** The report of MEASURE=profile: CPU by category, per group, then means ± 95 %, per arm. */
+function reportProfile(windows) {
+  const groups = [];
+  for (const w of windows) (groups[w.pair] ||= {})[w.arm] = w;
+  const arms = Object.keys(groups[0]).filter((a) => a !== 'off');
+  const per = (w, k) => w.counts[k] / w.requests;
+  const share = (arm, k) => {
+    const ws = windows.filter((w) => w.arm === arm);
+    return ws.reduce((a, w) => a + w.counts[k], 0) / ws.reduce((a, w) => a + w.counts.total, 0);
+  };
+  const f = (x) => `${(x * 100).toFixed(2)} %`;
+  const fd = ({ mean, ci }) => `${mean >= 0 ? '+' : ''}${(mean * 100).toFixed(2)} ± ${(ci * 100).toFixed(2)} %`;
+  console.log('');
+  console.log(`### Where the server's CPU went (perf, every thread, 999 Hz), ${groups.length} groups of windows (off, ${arms.join(', ')}) in random order, max throughput`);
+  console.log("Share: of the samples in the arm's windows; difference: the arm − off per request, as % of off's CPU per request (mean ± 95 % over groups).");
+  console.log(`| category | off: share | ${arms.map((a) => `${a}: share | difference`).join(' | ')} |`);
+  console.log(`|---|---:|${arms.map(() => '---:|---:').join('|')}|`);
+  for (const k of [...CATEGORY_NAMES, 'total']) {
+    const cells = arms.map((a) => `${f(share(a, k))} | ${fd(meanCi95(groups.map((g) => (per(g[a], k) - per(g.off, k)) / per(g.off, 'total'))))}`);
+    console.log(`| ${k} | ${f(share('off', k))} | ${cells.join(' | ')} |`);
+  }
+  const lines = [];
+  for (const arm of arms) {
+    // The attribution's own work: every sample under the inspector or the sampler, and
+    // the slow-path allocations beyond off's share, as a share of its window's CPU.
+    const own = meanCi95(groups.map((g) => {
+      const a = g[arm].counts;
+      const o = g.off.counts;
+      return (a.read + a.sampler) / a.total + (a['slow-path allocation'] / a.total - o['slow-path allocation'] / o.total);
+    }));
+    const rest = meanCi95(groups.map((g) => {
+      const a = g[arm];
+      const o = g.off;
+      const ownPerReq = (a.counts.read + a.counts.sampler + a.counts['slow-path allocation']) / a.requests - o.counts['slow-path allocation'] / o.requests;
+      return (per(a, 'total') - per(o, 'total') - ownPerReq) / per(o, 'total');
+    }));
+    const rps = meanCi95(groups.map((g) => 1 - g[arm].rps / g.off.rps));
+    const cpu = meanCi95(groups.map((g) => g[arm].cpuUs / g.off.cpuUs - 1));
+    lines.push(
+      `${arm}: its own work (inspector, sampler, extra slow-path allocations) ${fd(own)} of the server's CPU while it ran; ` +
+        `everything else per request ${fd(rest)}; req/s cost ${fd(rps)}, CPU per request ${fd(cpu)} (${groups.length} groups); ` +
+        `target <= 1 % of throughput: ${rps.mean + rps.ci <= TARGET ? 'MET' : rps.mean - rps.ci > TARGET ? 'NOT MET' : 'not resolved at this noise'} (req/s, 95 % interval)`,
+    );
+  }
+  for (const l of lines) console.log(l);
+  return lines;
+}
+
 function reportSlots(title, groups) {
   console.log('');
   console.log(`### ${title}`);
   console.log('| arm | req/s ratio to off: median | mean ± 95 % | CPU/req ratio: median | mean ± 95 % |');
   console.log('|---|---:|---:|---:|---:|');
   const lines = [];
-  const stats = (xs) => {
-    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-    const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
-    return { med: median(xs), mean: m, ci: (1.96 * sd) / Math.sqrt(xs.length) };
-  };
+  const stats = (xs) => ({ med: median(xs), ...meanCi95(xs) });
   for (const arm of Object.keys(groups[0]).filter((a) => a !== 'off')) {
     const r = stats(groups.map((g) => g[arm].rps / g.off.rps));
     const c = stats(groups.filter((g) => g[arm].cpuUs && g.off.cpuUs).map((g) => g[arm].cpuUs / g.off.cpuUs));
@@ -499,6 +640,24 @@ function report(kind, arms, rows) {
   return verdicts;
 }
 
+/**
+ * PROFILE_ARMS: comma-separated arms besides `off`: `off-again` (nothing: an A/A check),
+ * `attribution` (attributeLeak() at its defaults) or `attribution@<bytes>` (with that
+ * samplingIntervalBytes). Returns { name: options, or null for nothing }.
+ */
+function profileArms(text) {
+  const arms = {};
+  for (const spec of text.split(',').filter(Boolean)) {
+    const m = /^attribution(?:@(\d+))?$/.exec(spec);
+    const n = m && m[1] ? Number(m[1]) : null;
+    if (spec === 'off-again') arms[spec] = null;
+    else if (m && (n === null || (n >= 1024 && n <= 16 * 1048576))) arms[spec] = n === null ? {} : { samplingIntervalBytes: n };
+    else throw new Error(`PROFILE_ARMS=${JSON.stringify(text)} is invalid: ${JSON.stringify(spec)} is not accepted; accepted: off-again, attribution or attribution@<samplingIntervalBytes from 1024 to 16777216>, comma-separated`);
+  }
+  if (Object.keys(arms).length === 0) throw new Error(`PROFILE_ARMS=${JSON.stringify(text)} is invalid; accepted: one or more of off-again, attribution, attribution@<bytes>, comma-separated`);
+  return arms;
+}
+
 async function main() {
   const cfg = {
     cycles: envInteger('CYCLES', 0, 1, 1000),
@@ -512,6 +671,8 @@ async function main() {
     slotGroups: envInteger('SLOT_GROUPS', 60, 2, 100_000),
     pairedGroups: envInteger('PAIRED_GROUPS', 6, 2, 100_000),
     pairedLeakPerSecond: envInteger('PAIRED_LEAK_PER_S', 100, 0, 1_000_000),
+    profilePairs: envInteger('PROFILE_PAIRS', 12, 2, 100_000),
+    profileArms: profileArms(process.env.PROFILE_ARMS || 'attribution,attribution@3145728'),
     slotIntervals: (process.env.SLOT_INTERVALS || '131072,524288').split(',').filter(Boolean).map((v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1024 || n > 16 * 1048576) throw new Error(`SLOT_INTERVALS=${JSON.stringify(process.env.SLOT_INTERVALS)} is invalid; accepted: sampling intervals in bytes (whole numbers from 1024 to 16777216), comma-separated`);
@@ -520,7 +681,7 @@ async function main() {
     pin: pinning(),
   };
   const kinds = (process.env.MEASURE || 'paired,throughput').split(',').filter(Boolean);
-  for (const k of kinds) if (!['throughput', 'rate', 'slots', 'paired'].includes(k)) throw new Error(`MEASURE=${JSON.stringify(process.env.MEASURE)} is invalid; accepted: one or more of throughput, rate, slots, paired, comma-separated`);
+  for (const k of kinds) if (!['throughput', 'rate', 'slots', 'paired', 'profile'].includes(k)) throw new Error(`MEASURE=${JSON.stringify(process.env.MEASURE)} is invalid; accepted: one or more of throughput, rate, slots, paired, profile, comma-separated`);
   const armSpecs = (process.env.ARMS || 'A,B,B-3reads,A-again').split(',').filter(Boolean);
   if (armSpecs[0] !== 'A' || armSpecs.length < 2) throw new Error(`ARMS=${JSON.stringify(process.env.ARMS)} is invalid; accepted: A first, then one or more of B, B-3reads, B-previous, A-again, session-only, sampling-only or a sampling interval in bytes, comma-separated`);
   const arms = armSpecs.map(parseArm);
@@ -538,6 +699,11 @@ async function main() {
   for (const a of arms) console.log(`  ${a.name}: ${a.what}`);
   const all = [];
   for (const kind of kinds) {
+    if (kind === 'profile') {
+      const windows = await measureProfile(cfg);
+      if (windows) all.push(...reportProfile(windows));
+      continue;
+    }
     if (kind === 'slots') {
       const groups = await measureSlots(cfg, { slotMs: cfg.slotMs, groups: cfg.slotGroups, intervals: cfg.slotIntervals });
       all.push(...reportSlots(`The sampler alone, ${groups.length} groups of ${cfg.slotMs} ms slots in random order, max throughput (no profile reads)`, groups));

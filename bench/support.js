@@ -13,6 +13,18 @@ function median(values) {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+// Student's t, two-sided 95 %, for 1 to 30 degrees of freedom (then the normal's 1.96).
+const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+/** Mean of `xs` and the half-width of its 95 % confidence interval (Student's t). */
+function meanCi95(xs) {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean, ci: NaN };
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+  return { mean, ci: ((n - 1 <= T95.length ? T95[n - 2] : 1.96) * sd) / Math.sqrt(n) };
+}
+
 /**
  * The environment for a benchmark's child process: this one's, without the
  * variables memwarden reads (except those named in `keep`) and without NODE_OPTIONS
@@ -172,4 +184,4 @@ function onJsonLines(stream, fn) {
   });
 }
 
-module.exports = { median, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
+module.exports = { median, meanCi95, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
