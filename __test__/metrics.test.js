@@ -338,7 +338,10 @@ test('requestDurations: memwarden_request_duration_seconds{route} from the reque
   assert.equal(s.get('memwarden_request_duration_seconds_bucket{route="GET /slow",le="0.025"}'), 0);
   assert.equal(s.get('memwarden_request_duration_seconds_bucket{route="GET /slow",le="1"}'), 3);
   const sum = route('/slow').find(([k]) => k.startsWith('memwarden_request_duration_seconds_sum'))[1];
-  assert.ok(sum >= 0.09 && sum < 3, `sum ${sum}`);
+  // A 30 ms timer is due 30 ms after the loop's cached time, which can be a little
+  // earlier than the moment the request started (a run measured 29.8 ms each): so over
+  // 25 ms each, as the bucket above says.
+  assert.ok(sum > 0.075 && sum < 3, `sum ${sum}`);
   const check = await promtool(['check', 'metrics'], text);
   assert.equal(check.code, 0, check.stdout + check.stderr);
 });

@@ -11,7 +11,9 @@
  * The categories, first match wins, tested against every frame of a stack:
  * - read: the inspector's work (v8_inspector, Node's inspector bindings and its JS):
  *   HeapProfiler.getSamplingProfile and the full GC it forces on the JS thread, the
- *   profile's serialization and Node's parse of it, startSampling, disable;
+ *   profile's serialization and Node's parse of it, startSampling, disable (and, in
+ *   every arm, the leak detector's confirmation collections, which go through the
+ *   inspector when Node runs without --expose-gc);
  * - sampler: V8's sampling heap profiler (a sample's stack walk and bookkeeping, and
  *   its weak callbacks when a sampled object dies);
  * - slow-path allocation: allocations that left JIT code for the runtime (the sampler
