@@ -440,17 +440,18 @@ async function measureSlots(cfg, { slotMs, groups, intervals, attributions = {},
 /**
  * Where the server's CPU goes while an attribution runs (MEASURE=profile): one server
  * under max load (started with --perf-basic-prof, so that perf names JIT frames),
- * PROFILE_PAIRS pairs of ROUND_S + 1 s windows, `off` and `attribution` in random order
- * within each pair; Linux perf records every thread of the server (call graphs, 999 Hz)
- * for each window, and the attribution (attributeLeak() at its defaults, started 0.5 s
- * into its window) ends inside it, its profile read included. Each sample is charged to
+ * PROFILE_PAIRS groups of ROUND_S + 1 s windows, `off` and the arms of PROFILE_ARMS in
+ * random order within each group; Linux perf records every thread of the server (call
+ * graphs, 999 Hz) for each window, and an arm's attribution (attributeLeak() with the
+ * arm's options, started 0.5 s into its window) ends inside it, its profile read
+ * included. Each sample is charged to
  * a category by its stack (bench/perf-profile.js).
  */
 async function measureProfile(cfg) {
   try {
     execFileSync('perf', ['version'], { stdio: 'ignore' });
   } catch {
-    console.log('\nMEASURE=profile needs Linux perf on the PATH (Debian: apt-get install linux-perf) and leave to record another process (root, or kernel.perf_event_paranoid <= 1); skipped.');
+    console.log('\nMEASURE=profile needs Linux perf on the PATH (Debian: apt-get install linux-perf) and permission to record another process (root, or kernel.perf_event_paranoid <= 1); skipped.');
     return null;
   }
   console.log(`\nprofile: one server (leak ${cfg.pairedLeakPerSecond} records/s), ${cfg.profilePairs} groups of ${cfg.roundS + 1} s windows: off, ${Object.keys(cfg.profileArms).join(', ')}`);
@@ -494,7 +495,7 @@ async function measureProfile(cfg) {
         const top = at && at.result.sites[0];
         windows.push({ pair: i, arm, file, requests: st.requests, rps: st.requests / seconds, cpuUs: st.cpuUsPerRequest, readMs: st.readMs, majorGcs: st.majorGcs });
         console.log(
-          `  profile pair ${i + 1} ${arm.padEnd(11)} ${(st.requests / seconds).toFixed(0).padStart(5)} req/s, ${st.cpuUsPerRequest.toFixed(1)} µs CPU/req, ${st.majorGcs} major GCs` +
+          `  profile group ${i + 1} ${arm.padEnd(20)} ${(st.requests / seconds).toFixed(0).padStart(5)} req/s, ${st.cpuUsPerRequest.toFixed(1)} µs CPU/req, ${st.majorGcs} major GCs` +
             (at ? `, read ${st.readMs.toFixed(1)} ms, top: ${top ? `${top.functionName} ${Math.round(top.shareOfGrowth * 100)} %` : '(none)'}` : ''),
         );
       }
@@ -515,6 +516,7 @@ async function measureProfile(cfg) {
         lines.on('close', resolve);
       });
       w.counts = counter.end();
+      if (w.counts.total === 0) throw new Error(`perf script found no samples in ${w.file} (${w.arm}, group ${w.pair + 1})`);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
