@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { ROOT } = require('./support/child');
 
-const { meanCi95, seededRandom } = require(path.join(ROOT, 'bench', 'support'));
+const { meanCi95, seededRandom, shuffle } = require(path.join(ROOT, 'bench', 'support'));
 const { categorize, stackCounter, CATEGORY_NAMES } = require(path.join(ROOT, 'bench', 'perf-profile'));
 
 test('meanCi95 uses Student t for small samples and the normal beyond 31', () => {
@@ -38,6 +38,23 @@ test('meanCi95 covers the true mean of normal samples about 95 % of the time (n 
   }
   // The normal's 1.96 would cover ~88 % at n = 5; t(4) = 2.776 covers 95 %.
   assert.ok(covered / trials > 0.93 && covered / trials < 0.97, `covered ${covered / trials}`);
+});
+
+test('shuffle returns a permutation of its input, each order about equally often', () => {
+  const rnd = seededRandom('shuffle');
+  const seen = new Map();
+  const trials = 6000;
+  for (let t = 0; t < trials; t++) {
+    const items = ['a', 'b', 'c'];
+    const out = shuffle(items, rnd);
+    assert.equal(out, items, 'in place');
+    assert.deepEqual([...out].sort(), ['a', 'b', 'c']);
+    seen.set(out.join(''), (seen.get(out.join('')) || 0) + 1);
+  }
+  assert.equal(seen.size, 6);
+  for (const [order, n] of seen) assert.ok(Math.abs(n - trials / 6) < trials / 6 / 5, `${order}: ${n}`);
+  assert.deepEqual(shuffle([]), []);
+  assert.deepEqual(shuffle([1]), [1]);
 });
 
 const frame = (sym, dso = '/usr/bin/node') => ({ sym, dso });

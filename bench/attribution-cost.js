@@ -85,7 +85,7 @@ const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
-const { childEnv, envInteger, median, meanCi95, runBench, pinning } = require('./support');
+const { childEnv, envInteger, median, meanCi95, runBench, pinning, shuffle } = require('./support');
 const { CATEGORY_NAMES, stackCounter } = require('./perf-profile');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -255,13 +255,8 @@ async function serve(leakPerSecond) {
     const out = [];
     try {
       for (let g = 0; g < groups; g++) {
-        const order = [...arms];
-        for (let i = order.length - 1; i > 0; i--) {
-          const j = Math.floor(Math.random() * (i + 1));
-          [order[i], order[j]] = [order[j], order[i]];
-        }
         const group = {};
-        for (const arm of order) {
+        for (const arm of shuffle([...arms])) {
           const c0 = process.cpuUsage();
           const n0 = served;
           const t0 = process.hrtime.bigint();
@@ -327,13 +322,15 @@ function ask(child, msg, reply) {
   });
 }
 
+/**
+ * autocannon against /sessions for `seconds` (at `rate` req/s overall; 0: max load). The
+ * run is awaitable (its result) and can be cut short with stop().
+ */
 function load(port, seconds, connections, rate) {
   const autocannon = require('autocannon');
   const opts = { url: `http://127.0.0.1:${port}/sessions`, connections, duration: seconds, pipelining: 1 };
   if (rate) opts.overallRate = rate;
-  return new Promise((resolve, reject) => {
-    autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
-  });
+  return autocannon(opts);
 }
 
 /** An arm of ARMS: A (nothing), A-again, B (production attribution), sampling-only or an interval. */
@@ -423,8 +420,7 @@ async function measureSlots(cfg, { slotMs, groups, intervals, attributions = {},
     if (cfg.warmup > 0) await load(server.port, cfg.warmup, cfg.connections, 0);
     const arms = 2 + intervals.length + Object.keys(attributions).length;
     const seconds = Math.ceil((groups * arms * (slotMs + 200)) / 1000) + 10;
-    const autocannon = require('autocannon');
-    const running = autocannon({ url: `http://127.0.0.1:${server.port}/sessions`, connections: cfg.connections, duration: seconds, pipelining: 1 });
+    const running = load(server.port, seconds, cfg.connections, 0);
     await new Promise((r) => setTimeout(r, 1000));
     const { slots, error } = await ask(server.child, { op: 'slots', slotMs, groups, intervals, attributions }, 'slotted');
     if (error) throw new Error(`slots: ${error}`);
@@ -462,17 +458,11 @@ async function measureProfile(cfg) {
   let running = null;
   try {
     if (cfg.warmup > 0) await load(server.port, cfg.warmup, cfg.connections, 0);
-    const autocannon = require('autocannon');
     const arms = ['off', ...Object.keys(cfg.profileArms)];
-    running = autocannon({ url: `http://127.0.0.1:${server.port}/sessions`, connections: cfg.connections, duration: cfg.profilePairs * arms.length * (windowS + 5) + 30, pipelining: 1 });
+    running = load(server.port, cfg.profilePairs * arms.length * (windowS + 5) + 30, cfg.connections, 0);
     await new Promise((r) => setTimeout(r, 1000));
     for (let i = 0; i < cfg.profilePairs; i++) {
-      const order = [...arms];
-      for (let j = order.length - 1; j > 0; j--) {
-        const k = Math.floor(Math.random() * (j + 1));
-        [order[j], order[k]] = [order[k], order[j]];
-      }
-      for (const arm of order) {
+      for (const arm of shuffle([...arms])) {
         const file = path.join(dir, `${arm}-${i}.data`);
         await ask(server.child, { op: 'start' }, 'started');
         const t0 = performance.now();

@@ -135,6 +135,15 @@ function runBench(serve, main) {
   }
 }
 
+/** Shuffles `items` in place (Fisher–Yates with `random`, Math.random by default) and returns it. */
+function shuffle(items, random = Math.random) {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
+
 /** Deterministic pseudo-random numbers in [0, 1) (mulberry32), seeded from a text. */
 function seededRandom(seedText) {
   let seed = [...String(seedText)].reduce((a, c) => a * 31 + c.charCodeAt(0), 7) >>> 0;
@@ -184,4 +193,4 @@ function onJsonLines(stream, fn) {
   });
 }
 
-module.exports = { median, meanCi95, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
+module.exports = { median, meanCi95, shuffle, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };

@@ -62,24 +62,26 @@ function walkSites(profile, visit) {
   walk(profile.head, null);
 }
 
-function siteEntry(frame, bytes) {
-  return {
-    functionName: frame.functionName || '(anonymous)',
-    url: frame.url || '(native)',
-    lineNumber: frame.lineNumber + 1,
-    columnNumber: frame.columnNumber + 1,
-    bytes,
-  };
+/** Adds `bytes` to the site `key` of `sites` (a Map), making its entry from `frame` on first sight. */
+function addSiteBytes(sites, key, frame, bytes) {
+  const entry = sites.get(key);
+  if (entry) entry.bytes += bytes;
+  else {
+    sites.set(key, {
+      functionName: frame.functionName || '(anonymous)',
+      url: frame.url || '(native)',
+      lineNumber: frame.lineNumber + 1,
+      columnNumber: frame.columnNumber + 1,
+      bytes,
+    });
+  }
 }
 
 /** Sampled live bytes per allocation site (see walkSites), a Map keyed by site. */
 function bytesBySite(profile) {
   const sites = new Map();
   walkSites(profile, (node, key, frame) => {
-    if (!(node.selfSize > 0)) return;
-    const entry = sites.get(key);
-    if (entry) entry.bytes += node.selfSize;
-    else sites.set(key, siteEntry(frame, node.selfSize));
+    if (node.selfSize > 0) addSiteBytes(sites, key, frame, node.selfSize);
   });
   return sites;
 }
@@ -99,16 +101,11 @@ function survivorSnapshots(profile, windows) {
   let newest = 0;
   for (const x of samples) if (x.ordinal > newest) newest = x.ordinal;
   const spans = Array.from({ length: windows }, () => new Map());
-  const add = (span, site, bytes) => {
-    const entry = span.get(site.key);
-    if (entry) entry.bytes += bytes;
-    else span.set(site.key, siteEntry(site.frame, bytes));
-  };
   if (samples.length === 0) spans[windows - 1] = bytesBySite(profile);
   for (const x of samples) {
     const site = siteOfNode.get(x.nodeId);
     if (!site || !(x.size > 0)) continue;
-    add(spans[Math.min(windows - 1, Math.floor((x.ordinal * windows) / (newest + 1)))], site, x.size);
+    addSiteBytes(spans[Math.min(windows - 1, Math.floor((x.ordinal * windows) / (newest + 1)))], site.key, site.frame, x.size);
   }
   const snapshots = [new Map()];
   for (const span of spans) {
