@@ -432,12 +432,12 @@ export interface LeakAttributionSettings {
   enabled?: boolean;
   /** At most one automatic attribution per this many ms (10000–86400000). Default: 600000. */
   everyMs?: number;
-  /** Sampling time of an automatic attribution (1000–1800000 ms); a slow leak is sampled longer, until it grew by 16 sampling intervals (8 MB by default), at most 1800000. Default: 30000. */
+  /** Sampling time of an automatic attribution (1000–1800000 ms); a slow leak is sampled longer, until it grew by 16 sampling intervals (8 MB at 512 KB), at most 1800000. Default: 30000. */
   durationMs?: number;
   /** Equal parts of the run (in allocation order) a site must still hold objects from: the first, and all but at most one (2–20; one profile read either way). Default: 3. */
   windows?: number;
-  /** Average bytes between samples (1024–16777216). The sampler's cost is per sample: an app allocating ~250 MB/s lost ~2 % of its max throughput while an attribution sampled at 524288, ~0.8 % at 16777216 (bench:attribution). Default: 524288. */
-  samplingIntervalBytes?: number;
+  /** Average bytes between samples (1024–16777216), or 'auto': the app's allocation rate is measured for 2 s first (v8.GCProfiler, no forced GC) and the interval is 524288, or wider so that the sampler takes at most 32 samples a second (8388608 at 256 MB/s), at most 16777216. The sampler's cost is per sample: an Express app allocating ~256 MB/s lost ~2 % of its max throughput while an attribution sampled at a fixed 524288 (bench:attribution). A wider interval gives a leak fewer samples (an automatic attribution samples a slow leak longer). Default: 'auto'. */
+  samplingIntervalBytes?: number | 'auto';
   /** Absolute directory that paths in results are made relative to. Env `MEMORY_APP_ROOT`. Default: process.cwd(). */
   root?: string;
 }
@@ -447,8 +447,8 @@ export interface AttributionOptions {
   durationMs?: number;
   /** Equal parts of the run (in allocation order) a site must still hold objects from: the first, and all but at most one (2–20). The profile is read once, at the end (one forced full GC). Default: 3. */
   windows?: number;
-  /** Average bytes between samples (1024–16777216). The sampler's cost is per sample: an app allocating ~250 MB/s lost ~2 % of its max throughput while an attribution sampled at 524288, ~0.8 % at 16777216 (bench:attribution). Default: 524288. */
-  samplingIntervalBytes?: number;
+  /** Average bytes between samples (1024–16777216), or 'auto': the app's allocation rate is measured for 2 s first (v8.GCProfiler, no forced GC) and the interval is 524288, or wider so that the sampler takes at most 32 samples a second (8388608 at 256 MB/s), at most 16777216. The sampler's cost is per sample: an Express app allocating ~256 MB/s lost ~2 % of its max throughput while an attribution sampled at a fixed 524288 (bench:attribution). A wider interval gives a leak fewer samples (an automatic attribution samples a slow leak longer). Default: 'auto'. */
+  samplingIntervalBytes?: number | 'auto';
   /** Sites returned (1–100). Default: 10. */
   top?: number;
 }
@@ -474,7 +474,10 @@ export interface LeakSite {
 export interface LeakAttribution {
   startedAt: number;
   durationMs: number;
+  /** The interval sampled at (the one 'auto' chose, or the one given). */
   samplingIntervalBytes: number;
+  /** The JS heap's allocation rate 'auto' chose the interval from (bytes a second, measured over 2 s before sampling); null when the interval was given, or where v8.GCProfiler is missing. */
+  allocationRateBytesPerSec: number | null;
   windows: number;
   /** Sites holding objects from the first part of the run and from all parts but at most one, most bytes first. */
   sites: LeakSite[];

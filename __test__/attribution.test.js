@@ -9,7 +9,7 @@ const http = require('node:http');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { startApp, APP_DIR } = require('./support/app-process');
-const { relativeUrl, summarize, resolveAutoAttribution, autoDurationMs, LeakAttributor, rankGrowingSites, bytesBySite, survivorSnapshots } = require('../lib/attribution');
+const { relativeUrl, summarize, resolveAutoAttribution, autoDurationMs, LeakAttributor, rankGrowingSites, bytesBySite, survivorSnapshots, allocatedBytes, measureAllocationRate, autoIntervalBytes, settleInterval, checkOptions } = require('../lib/attribution');
 
 test('paths are made relative to the app root; outside it only the last two segments stay', () => {
   assert.equal(relativeUrl('file:///srv/app/routes/sessions.js', '/srv/app'), 'routes/sessions.js');
@@ -150,8 +150,8 @@ test('leakAttribution options: bad values are named with what is accepted', () =
 });
 
 test('automatic sampling lasts until a slow leak has grown by 16 sampling intervals, at most 30 minutes', async () => {
-  const settings = resolveAutoAttribution(undefined, {}).settings; // 30 s, 512 KB
-  assert.equal(settings.samplingIntervalBytes, 524288);
+  const settings = resolveAutoAttribution(undefined, {}).settings; // 30 s, 'auto'
+  assert.equal(settings.samplingIntervalBytes, 'auto');
   const leak = (rate) => ({ type: 'leak', signal: 'heap', growthRateBytesPerSec: rate, timestamp: 1 });
   assert.equal(autoDurationMs(30_000, 524288, leak(512 * 1024)), 30_000); // 15 MB in 30 s: enough
   assert.equal(autoDurationMs(30_000, 524288, leak(20 * 1024)), 409_600); // 8 MB at 20 KB/s
@@ -163,23 +163,113 @@ test('automatic sampling lasts until a slow leak has grown by 16 sampling interv
 
   // The scheduler passes it to the sampler, by the interval it samples at; a manual run
   // keeps its own duration.
+  // The allocation rate 'auto' is settled from: 4 MB/s, so 512 KB.
   const asked = [];
+  let rate = 4 * 1048576;
   const a = new LeakAttributor({
     settings,
     emit() {},
     activeLeakAlert: () => null,
     logger: { warn() {} },
     due: () => true,
+    measure: async () => rate,
     sample: async (o) => {
-      asked.push(o.durationMs);
-      return { durationMs: o.durationMs, sites: [] };
+      asked.push([o.durationMs, o.samplingIntervalBytes]);
+      return { durationMs: o.durationMs, samplingIntervalBytes: o.samplingIntervalBytes, sites: [] };
     },
   });
   await a.run(undefined, leak(20 * 1024));
-  await a.run({ samplingIntervalBytes: 1048576 }, leak(20 * 1024));
+  const fixed = await a.run({ samplingIntervalBytes: 1048576 }, leak(20 * 1024));
   await a.run({ durationMs: 5_000 }, leak(20 * 1024));
   await a.run(undefined, null);
-  assert.deepEqual(asked, [409_600, 819_200, 5_000, 30_000]);
+  // An app allocating 64 MB/s: 2 MB, and a 0.5 MB/s leak is sampled for 64 s.
+  rate = 64 * 1048576;
+  const wide = await a.run(undefined, leak(512 * 1024));
+  assert.deepEqual(asked, [[409_600, 524288], [819_200, 1048576], [5_000, 524288], [30_000, 524288], [64_000, 2097152]]);
+  assert.equal(fixed.allocationRateBytesPerSec, null); // a given interval: nothing measured
+  assert.equal(wide.allocationRateBytesPerSec, 64 * 1048576);
+  assert.match(wide.summary, /no growing allocation site found in 64 s of sampling \(one sample per 2\.0 MB allocated, the app allocating 64\.0 MB\/s: a longer durationMs or a smaller samplingIntervalBytes/);
+  // A bad option is refused before anything is measured or sampled.
+  await assert.rejects(a.run({ samplingIntervalBytes: 'Auto' }), /samplingIntervalBytes.*a whole number from 1024 to 16777216 or 'auto'/);
+  assert.equal(asked.length, 5);
+});
+
+test("'auto' sampling interval: 512 KB, or wider to keep the sampler at 32 samples a second, at most 16 MB", async () => {
+  assert.equal(autoIntervalBytes(0), 524288);
+  assert.equal(autoIntervalBytes(null), 524288); // rate unknown (no v8.GCProfiler)
+  assert.equal(autoIntervalBytes(NaN), 524288);
+  assert.equal(autoIntervalBytes(16 * 1048576), 524288);
+  assert.equal(autoIntervalBytes(256 * 1048576), 8388608);
+  assert.equal(autoIntervalBytes(10 * 1073741824), 16777216);
+  // Property: whole 64 KB steps within the accepted range, never more than 32 samples a
+  // second below the cap, and never narrower for a faster app.
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let i = 0; i < 500; i++) {
+    const r = Math.floor(random() * 2 ** (10 + random() * 22));
+    const x = autoIntervalBytes(r);
+    assert.ok(x % 65536 === 0 && x >= 524288 && x <= 16777216, String(x));
+    if (x < 16777216) assert.ok(r / x <= 32, `${r} B/s at ${x}`);
+    assert.ok(autoIntervalBytes(r * 2) >= x);
+  }
+  // Options: 'auto' is accepted by attributeLeak() and leakAttribution alike.
+  assert.equal(checkOptions({}).samplingIntervalBytes, 'auto');
+  assert.equal(checkOptions({ samplingIntervalBytes: 65536 }).samplingIntervalBytes, 65536);
+  assert.throws(() => checkOptions({ samplingIntervalBytes: '524288' }), /samplingIntervalBytes.*"524288".*or 'auto'/);
+  const conf = resolveAutoAttribution({ samplingIntervalBytes: 'fast' }, {});
+  assert.match(conf.problems[0].message, /^leakAttribution\.samplingIntervalBytes=fast is not accepted; accepted: a whole number from 1024 to 16777216 or 'auto'$/);
+  assert.equal(resolveAutoAttribution({ samplingIntervalBytes: 1048576 }, {}).settings.samplingIntervalBytes, 1048576);
+  const settled = await settleInterval({ windows: 4 }, async () => 100 * 1048576);
+  assert.deepEqual([settled.options.samplingIntervalBytes, settled.options.windows, settled.allocationRateBytesPerSec], [3276800, 4, 100 * 1048576]);
+});
+
+test('allocated bytes from the heap readings around each collection: what the heap gained between them', () => {
+  const gc = (before, after) => ({ beforeGC: { heapStatistics: { usedHeapSize: before } }, afterGC: { heapStatistics: { usedHeapSize: after } } });
+  assert.equal(allocatedBytes(100, [], 150), 50);
+  assert.equal(allocatedBytes(100, [gc(300, 120), gc(220, 90)], 130), 200 + 100 + 40);
+  // A collection right at the start (nothing gained) and a reading after it that is lower.
+  assert.equal(allocatedBytes(100, [gc(100, 60)], 50), 0);
+  // Property: a random run of allocations and collections (each frees a part of what is
+  // live) is counted exactly, whatever is freed.
+  let seed = 11;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let run = 0; run < 200; run++) {
+    const start = Math.floor(random() * 1e6);
+    let used = start;
+    let allocated = 0;
+    const stats = [];
+    for (let i = 0; i < 30; i++) {
+      const a = Math.floor(random() * 1e5);
+      used += a;
+      allocated += a;
+      if (random() < 0.4) {
+        const before = used;
+        used -= Math.floor(random() * used);
+        stats.push(gc(before, used));
+      }
+    }
+    assert.equal(allocatedBytes(start, stats, used), allocated);
+  }
+});
+
+test('the allocation rate measured in this process: within 30 % of what it allocated', async () => {
+  // ~4 MB a millisecond-tick of arrays of doubles that die young, for about a second:
+  // each is a JSArray (32 bytes) and a FixedDoubleArray (16 + 8 x 1000 bytes).
+  let allocated = 0;
+  let sink = null;
+  const each = 32 + 16 + 8 * 1000;
+  const tick = setInterval(() => {
+    for (let i = 0; i < 100; i++) sink = new Array(1000).fill(i + 0.5);
+    allocated += 100 * each;
+  }, 1);
+  const t0 = performance.now();
+  const keepAlive = setTimeout(() => {}, 5000); // the measurement's own timer is unref'd
+  const rate = await measureAllocationRate(1000);
+  const truth = allocated / ((performance.now() - t0) / 1000);
+  clearInterval(tick);
+  clearTimeout(keepAlive);
+  assert.ok(sink.length === 1000);
+  assert.ok(rate > truth * 0.7 && rate < truth * 1.3, `measured ${(rate / 1048576).toFixed(1)} MB/s, allocated ${(truth / 1048576).toFixed(1)} MB/s`);
 });
 
 test('the scheduler: one at a time, rate-limited by the engine, a follow-up alert when one is active', async () => {
@@ -198,11 +288,13 @@ test('the scheduler: one at a time, rate-limited by the engine, a follow-up aler
       asked.push(everyMs);
       return answers.shift();
     },
+    measure: async () => 1048576, // 'auto': 512 KB
     sample: () => new Promise((r) => (release = () => r({ durationMs: 30_000, sites: [{ functionName: 'f', url: '/srv/app/a.js', lineNumber: 2, grewBytes: 10, shareOfGrowth: 1 }] }))),
   });
   const leak = { type: 'leak', signal: 'heap', growthRateBytesPerSec: 1048576, timestamp: 1 };
   assert.equal(a.onLeak(leak), 'started');
   assert.equal(a.onLeak(leak), 'running');
+  while (!release) await new Promise((r) => setImmediate(r)); // sampling starts once the interval is settled
   release();
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
@@ -254,6 +346,10 @@ test('a real Express app under load: the leak is flagged and its handler named',
   assert.match(top.functionName, /^(rememberSession|sessionsRoute)$/);
   assert.match(named.payload.summary, /^heap grows [\d.]+ [MK]B\/s; top growing site: .+ \(routes\/sessions\.js:\d+\), \d+ % of sampled growth$/);
   assert.equal(named.payload.trigger, 'leak');
+  // The interval was settled from the app's allocation rate ('auto', the default).
+  assert.ok(named.payload.allocationRateBytesPerSec > 0, JSON.stringify(named.payload.allocationRateBytesPerSec));
+  assert.equal(named.payload.samplingIntervalBytes, autoIntervalBytes(named.payload.allocationRateBytesPerSec));
+  t.diagnostic(`allocation rate ${(named.payload.allocationRateBytesPerSec / 1048576).toFixed(1)} MB/s, sampled every ${named.payload.samplingIntervalBytes} bytes`);
   for (const s of named.payload.sites) assert.ok(!s.url.startsWith('/') && !s.url.includes(APP_DIR) && !s.url.startsWith('file:'), s.url);
   // After the flag's 'leak' event; the alert's follow-up carries the summary.
   assert.ok(app.events.indexOf(named) > app.events.indexOf(leak));

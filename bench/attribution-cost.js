@@ -9,10 +9,11 @@
 // automatic attribution is off (`leakAttribution: false`) so that only the rounds
 // below sample.
 //
-// Rounds alternate between arms: A, nothing extra running; B, one attribution exactly
-// as the automatic one runs in production (manager.attributeLeak(): 30 s,
+// Rounds alternate between arms: A, nothing extra running; B, one attribution as the
+// automatic one ran before the 'auto' interval (manager.attributeLeak(): 30 s,
 // samplingIntervalBytes 524288, one profile read at the end, which forces a full GC),
-// started 0.5 s into the round's load; the load lasts the attribution's duration + 1 s
+// started 0.5 s into the round's load; B-auto, as it runs now (2 s measuring the
+// allocation rate, then 28 s at the interval chosen from it); the load lasts the attribution's duration + 1 s
 // in every arm, so B's profile read falls inside it. Other arms (ARMS) run an
 // attribution with another sampling interval, the sampler alone, or nothing (an A/A
 // check), for a before/after view in the same run. Four measurements, each in its own
@@ -32,7 +33,8 @@
 //      max-throughput load (its leak at PAIRED_LEAK_PER_S records a second, 100 by
 //      default, so that its heap stays far from the limit for the whole measurement),
 //      PAIRED_GROUPS groups (default 6) of ROUND_S + 1 s slots in random order: `off`,
-//      `off-again`, `attribution` (manager.attributeLeak() at its defaults) and
+//      `off-again`, `attribution` (manager.attributeLeak() at its defaults: the 'auto'
+//      interval) and
 //      `attribution@3145728` (samplingIntervalBytes 3145728: ~6x fewer samples), each
 //      attribution lasting the slot less 1 s. Whole rounds in fresh
 //      processes (1, 2) differ by ±3 % from one process to the next, even A against A,
@@ -40,7 +42,8 @@
 //   5. where the CPU goes (MEASURE=profile, needs Linux perf): in one more server under
 //      max-throughput load, PROFILE_PAIRS groups (default 12) of ROUND_S + 1 s windows
 //      in random order, `off` and each arm of PROFILE_ARMS (default
-//      attribution,attribution@3145728; also off-again, or attribution@<bytes>); perf
+//      attribution,attribution@524288: the 'auto' interval and the old fixed 512 KB; also
+//      off-again, or attribution@<bytes>); perf
 //      records the server's every thread with call graphs and each sample is charged by
 //      its stack to the inspector, the sampler, slow-path allocation, GC, the kernel or
 //      the app (bench/perf-profile.js): the attribution's own work counted directly,
@@ -66,7 +69,7 @@
 // attribution's durationMs; 10 makes B's reads 3x denser than production),
 // CONNECTIONS (default 10), RATE (default 400), WARMUP_S (default 5), LEAK_PER_S
 // (records a second, default 400), HEAP_MB (default 384; 0: V8's default),
-// ARMS (default A,B,B-3reads,A-again; A first, then any of: B; B-3reads, attributeLeak()
+// ARMS (default A,B,B-3reads,A-again; A first, then any of: B; B-auto; B-3reads, attributeLeak()
 // as it was before the single read: a read at the end of each of 3 windows (3 forced full
 // GCs) at 524288; B-previous, attributeLeak() as
 // it was before this benchmark: samplingIntervalBytes 131072, a read at the start and
@@ -87,12 +90,23 @@ const readline = require('node:readline');
 
 const { childEnv, envInteger, median, meanCi95, runBench, pinning, shuffle } = require('./support');
 const { CATEGORY_NAMES, stackCounter } = require('./perf-profile');
+const { RATE_MEASURE_MS } = require('../lib/attribution');
 
 const ROOT = path.resolve(__dirname, '..');
 const TARGET = 0.01;
 
 // ---------------------------------------------------------------------------
 // Child: the app.
+
+/**
+ * Options for an attribution that ends when the round's load does: an 'auto' interval
+ * (no samplingIntervalBytes given) first measures the allocation rate for
+ * RATE_MEASURE_MS, so it samples that much less.
+ */
+function fitted(options) {
+  const o = { durationMs: 30_000, ...options };
+  return typeof o.samplingIntervalBytes === 'number' ? o : { ...o, durationMs: o.durationMs - RATE_MEASURE_MS };
+}
 
 async function serve(leakPerSecond) {
   // Time the inspector calls the attribution makes (it opens its own Session).
@@ -206,8 +220,8 @@ async function serve(leakPerSecond) {
         });
         return;
       }
-      m.attributeLeak(msg.options).then(
-        (r) => done({ durationMs: r.durationMs, samplingIntervalBytes: r.samplingIntervalBytes, sites: r.sites.slice(0, 1).map((s) => ({ functionName: s.functionName, url: s.url, lineNumber: s.lineNumber, shareOfGrowth: s.shareOfGrowth })) }),
+      m.attributeLeak(fitted(msg.options)).then(
+        (r) => done({ durationMs: r.durationMs, samplingIntervalBytes: r.samplingIntervalBytes, allocationRateBytesPerSec: r.allocationRateBytesPerSec, sites: r.sites.slice(0, 1).map((s) => ({ functionName: s.functionName, url: s.url, lineNumber: s.lineNumber, shareOfGrowth: s.shareOfGrowth })) }),
         (err) => done(null, String(err && err.message)),
       );
     }
@@ -263,7 +277,7 @@ async function serve(leakPerSecond) {
           if (attributions[arm]) {
             // A whole attribution inside the slot (its own inspector session), then the
             // rest of the slot with nothing running.
-            await m.attributeLeak({ ...attributions[arm], durationMs: slotMs - 1000 });
+            await m.attributeLeak(fitted({ ...attributions[arm], durationMs: slotMs - 1000 }));
             await wait(Math.max(0, slotMs - Number(process.hrtime.bigint() - t0) / 1e6));
           } else {
             const sampler = arm !== 'off' && arm !== 'off-again';
@@ -337,14 +351,15 @@ function load(port, seconds, connections, rate) {
 function parseArm(spec) {
   if (spec === 'A') return { name: 'A', what: 'no attribution running' };
   if (spec === 'A-again') return { name: 'A-again', what: 'no attribution running either (an A/A check of the method)' };
-  if (spec === 'B') return { name: 'B', what: 'attributeLeak() at its defaults (30 s, samplingIntervalBytes 524288, one profile read at the end)', options: {} };
+  if (spec === 'B') return { name: 'B', what: 'attributeLeak() at 512 KB, the default before the auto interval (30 s, samplingIntervalBytes 524288, one profile read at the end)', options: { samplingIntervalBytes: 524288 } };
+  if (spec === 'B-auto') return { name: 'B-auto', what: "attributeLeak() at its defaults (samplingIntervalBytes 'auto': 2 s measuring the allocation rate, 28 s sampling, one profile read at the end)", options: {} };
   if (spec === 'B-previous') return { name: 'B-previous', what: 'attributeLeak() as it was before this benchmark (samplingIntervalBytes 131072, windows + 1 reads, then stopSampling: 5 forced full GCs)', mode: 'previous', options: { samplingIntervalBytes: 131072 } };
   if (spec === 'B-3reads') return { name: 'B-3reads', what: 'attributeLeak() as it was before the single read (samplingIntervalBytes 524288, a read at the end of each of 3 windows: 3 forced full GCs)', mode: 'reads', options: {} };
   if (spec === 'session-only') return { name: 'session-only', what: 'an inspector session connected for the round, no sampling', mode: 'session-only', options: {} };
   if (spec === 'sampling-only') return { name: 'sampling-only', what: 'HeapProfiler sampling at 524288 with no profile reads', mode: 'sampling-only', options: {} };
   const n = Number(spec);
   if (!Number.isInteger(n) || n < 1024 || n > 16 * 1048576) {
-    throw new Error(`ARMS: ${JSON.stringify(spec)} is not accepted; accepted: A first, then B, B-3reads, B-previous, A-again, session-only, sampling-only or a sampling interval in bytes (a whole number from 1024 to 16777216), comma-separated`);
+    throw new Error(`ARMS: ${JSON.stringify(spec)} is not accepted; accepted: A first, then B, B-auto, B-3reads, B-previous, A-again, session-only, sampling-only or a sampling interval in bytes (a whole number from 1024 to 16777216), comma-separated`);
   }
   return { name: `B@${n}`, what: `attributeLeak({ samplingIntervalBytes: ${n} })`, options: { samplingIntervalBytes: n } };
 }
@@ -486,7 +501,7 @@ async function measureProfile(cfg) {
         windows.push({ pair: i, arm, file, requests: st.requests, rps: st.requests / seconds, cpuUs: st.cpuUsPerRequest, readMs: st.readMs, majorGcs: st.majorGcs });
         console.log(
           `  profile group ${i + 1} ${arm.padEnd(20)} ${(st.requests / seconds).toFixed(0).padStart(5)} req/s, ${st.cpuUsPerRequest.toFixed(1)} µs CPU/req, ${st.majorGcs} major GCs` +
-            (at ? `, read ${st.readMs.toFixed(1)} ms, top: ${top ? `${top.functionName} ${Math.round(top.shareOfGrowth * 100)} %` : '(none)'}` : ''),
+            (at ? `, at ${(at.result.samplingIntervalBytes / 1048576).toFixed(2)} MB, read ${st.readMs.toFixed(1)} ms, top: ${top ? `${top.functionName} ${Math.round(top.shareOfGrowth * 100)} %` : '(none)'}` : ''),
         );
       }
     }
@@ -541,7 +556,7 @@ function reportProfile(windows) {
     // slow-path allocation beyond off's share of each (off has some: the leak
     // detector's confirmation collections go through the inspector when Node runs
     // without --expose-gc, and JIT code leaves for the runtime now and then).
-    const OWN = ['read', 'sampler', 'slow-path allocation'];
+    const OWN = ['read', 'sampler', 'slow-path allocation', 'rate measure'];
     const own = meanCi95(groups.map((g) => OWN.reduce((sum, k) => sum + g[arm].counts[k] / g[arm].counts.total - g.off.counts[k] / g.off.counts.total, 0)));
     const rest = meanCi95(groups.map((g) => {
       const a = g[arm];
@@ -552,7 +567,7 @@ function reportProfile(windows) {
     const rps = meanCi95(groups.map((g) => 1 - g[arm].rps / g.off.rps));
     const cpu = meanCi95(groups.map((g) => g[arm].cpuUs / g.off.cpuUs - 1));
     lines.push(
-      `${arm}: its own work (inspector, sampler, extra slow-path allocations) ${fd(own)} of the server's CPU while it ran; ` +
+      `${arm}: its own work (inspector, sampler, extra slow-path allocations, rate measure) ${fd(own)} of the server's CPU while it ran; ` +
         `everything else per request ${fd(rest)}; req/s cost ${fd(rps)}, CPU per request ${fd(cpu)} (${groups.length} groups); ` +
         `target <= 1 % of throughput: ${rps.mean + rps.ci <= TARGET ? 'MET' : rps.mean - rps.ci > TARGET ? 'NOT MET' : 'not resolved at this noise'} (req/s, 95 % interval)`,
     );
@@ -663,7 +678,7 @@ async function main() {
     pairedGroups: envInteger('PAIRED_GROUPS', 6, 2, 100_000),
     pairedLeakPerSecond: envInteger('PAIRED_LEAK_PER_S', 100, 0, 1_000_000),
     profilePairs: envInteger('PROFILE_PAIRS', 12, 2, 100_000),
-    profileArms: profileArms(process.env.PROFILE_ARMS || 'attribution,attribution@3145728'),
+    profileArms: profileArms(process.env.PROFILE_ARMS || 'attribution,attribution@524288'),
     slotIntervals: (process.env.SLOT_INTERVALS || '131072,524288').split(',').filter(Boolean).map((v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1024 || n > 16 * 1048576) throw new Error(`SLOT_INTERVALS=${JSON.stringify(process.env.SLOT_INTERVALS)} is invalid; accepted: sampling intervals in bytes (whole numbers from 1024 to 16777216), comma-separated`);

@@ -19,6 +19,9 @@
  * - slow-path allocation: allocations that left JIT code for the runtime (the sampler
  *   lowers the allocation limit to its next sample, so there are more of them; there
  *   are some without it, so its share is compared between arms);
+ * - rate measure: Node's v8.GCProfiler (its callbacks around each collection, which
+ *   an 'auto' interval's 2 s allocation-rate measurement runs; before gc, as they run
+ *   inside collections);
  * - gc: V8's collectors on any thread (scavenges, marking, sweeping, compaction);
  * - kernel: the rest of the samples whose leaf is in the kernel (sockets, scheduler);
  * - app: everything else (JIT code, builtins, Node, libuv, libc).
@@ -27,6 +30,7 @@ const CATEGORIES = [
   { name: 'read', re: /v8_inspector::|node::inspector::|node:inspector/ },
   { name: 'sampler', re: /SamplingHeapProfiler/ },
   { name: 'slow-path allocation', re: /Runtime_Allocate(?:In(?:Young|Old)Generation|Raw)/ },
+  { name: 'rate measure', re: /GCProfiler/ },
   { name: 'gc', re: /v8::internal::(?:Heap::|Scaveng|ConcurrentMarking|MarkCompact|MinorMarkCompact|MinorMarkSweep|Sweeper|IncrementalMarking|MarkingBarrier|GlobalHandles|Evacuat|RememberedSet)/ },
 ];
 const CATEGORY_NAMES = [...CATEGORIES.map((c) => c.name), 'kernel', 'app'];

@@ -15,13 +15,33 @@ const { fileURLToPath } = require('node:url');
 const { invalidArgument } = require('./errors');
 
 // The sampler's cost is per sample (bench:attribution: an Express app under max load
-// allocates ~256 MB/s, 511 samples a second at 512 KB; an attribution cost it ~2 % of
-// its max throughput, its own work ~0.5 % of the CPU; ~0.8 % at 16 MB): an app that
-// allocates that fast can set a wider samplingIntervalBytes, at the price of fewer
-// samples of its leak.
-const DEFAULTS = Object.freeze({ durationMs: 30_000, windows: 3, samplingIntervalBytes: 512 * 1024, top: 10 });
+// allocates ~256 MB/s, 511 samples a second at a fixed 512 KB; an attribution cost it ~2 %
+// of its max throughput, its own work ~0.5 % of the CPU). So by default ('auto') the
+// interval is chosen from the app's allocation rate, measured for RATE_MEASURE_MS before
+// sampling starts: 512 KB, or wider when that would take more than AUTO_SAMPLES_PER_SEC
+// samples a second (8 MB at 256 MB/s). A wider interval gives a leak fewer samples: an
+// automatic attribution samples a slow leak longer to make up for it (autoDurationMs).
+const DEFAULTS = Object.freeze({ durationMs: 30_000, windows: 3, samplingIntervalBytes: 'auto', top: 10 });
 /** Accepted ranges of the sampling options, for attributeLeak() and `leakAttribution` alike. */
 const RANGES = Object.freeze({ durationMs: [1_000, 1_800_000], windows: [2, 20], samplingIntervalBytes: [1024, 16 * 1048576], top: [1, 100] });
+/** The narrowest interval 'auto' picks: V8's default, what a fixed interval used to be. */
+const AUTO_MIN_INTERVAL = 512 * 1024;
+/** Samples a second 'auto' allows at the measured allocation rate. */
+const AUTO_SAMPLES_PER_SEC = 32;
+/** How long 'auto' measures the allocation rate before sampling. */
+const RATE_MEASURE_MS = 2_000;
+
+/** What option `k` of `ranges` accepts, for error messages. */
+function accepted(k, ranges = RANGES) {
+  const [min, max] = ranges[k];
+  return `a whole number from ${min} to ${max}${k === 'samplingIntervalBytes' ? " or 'auto'" : ''}`;
+}
+
+/** Whether `v` is accepted for option `k` of `ranges`. */
+function acceptable(k, v, ranges = RANGES) {
+  const [min, max] = ranges[k];
+  return (k === 'samplingIntervalBytes' && v === 'auto') || (Number.isInteger(v) && v >= min && v <= max);
+}
 
 function checkOptions(options = {}) {
   if (options === null || typeof options !== 'object') throw invalidArgument('options', options, 'an object');
@@ -30,7 +50,7 @@ function checkOptions(options = {}) {
     if (v === undefined) continue;
     const range = RANGES[k];
     if (!range) throw invalidArgument(k, v, `one of the options ${Object.keys(DEFAULTS).join(', ')}`);
-    if (!Number.isInteger(v) || v < range[0] || v > range[1]) throw invalidArgument(k, v, `a whole number from ${range[0]} to ${range[1]}`);
+    if (!acceptable(k, v)) throw invalidArgument(k, v, accepted(k));
     out[k] = v;
   }
   return out;
@@ -188,19 +208,84 @@ function relativeUrl(url, root) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 
+/**
+ * Bytes allocated on the JS heap between two readings of its used size, from what V8
+ * reported around each collection in between (v8.GCProfiler's `statistics`, oldest
+ * first): what the heap gained up to each collection, plus what it gained after the
+ * last. A collection frees; it does not allocate, so what it freed is not counted.
+ */
+function allocatedBytes(startUsed, statistics, endUsed) {
+  let total = 0;
+  let previous = startUsed;
+  for (const gc of statistics) {
+    total += Math.max(0, gc.beforeGC.heapStatistics.usedHeapSize - previous);
+    previous = gc.afterGC.heapStatistics.usedHeapSize;
+  }
+  return total + Math.max(0, endUsed - previous);
+}
+
+/**
+ * The JS heap's allocation rate (bytes a second) over `ms`, from V8's reports around
+ * every collection (v8.GCProfiler): no profile, no forced collection. Null where
+ * v8.GCProfiler is missing (Node before 18.15).
+ */
+async function measureAllocationRate(ms = RATE_MEASURE_MS) {
+  const v8 = require('node:v8');
+  if (typeof v8.GCProfiler !== 'function') return null;
+  const profiler = new v8.GCProfiler();
+  const startUsed = v8.getHeapStatistics().used_heap_size;
+  const t0 = performance.now();
+  profiler.start();
+  let data;
+  try {
+    await sleep(ms);
+  } finally {
+    data = profiler.stop();
+  }
+  const endUsed = v8.getHeapStatistics().used_heap_size;
+  const seconds = (performance.now() - t0) / 1000;
+  return seconds > 0 ? allocatedBytes(startUsed, (data && data.statistics) || [], endUsed) / seconds : null;
+}
+
+/**
+ * The interval 'auto' samples at for an allocation rate (bytes a second): 512 KB, or
+ * wider so that the sampler takes at most AUTO_SAMPLES_PER_SEC samples a second, in
+ * steps of 64 KB, at most the accepted maximum (16 MB). 512 KB when the rate is unknown.
+ */
+function autoIntervalBytes(rate) {
+  if (!(typeof rate === 'number' && rate > 0 && Number.isFinite(rate))) return AUTO_MIN_INTERVAL;
+  const step = 64 * 1024;
+  const wanted = Math.ceil(rate / AUTO_SAMPLES_PER_SEC / step) * step;
+  return Math.min(RANGES.samplingIntervalBytes[1], Math.max(AUTO_MIN_INTERVAL, wanted));
+}
+
+/**
+ * Checked options with the interval settled: `{ options, allocationRateBytesPerSec }`,
+ * an 'auto' interval made a number from the allocation rate `measure()` resolves to
+ * (the rate is null when the interval was given).
+ */
+async function settleInterval(options, measure = measureAllocationRate) {
+  const o = checkOptions(options);
+  if (o.samplingIntervalBytes !== 'auto') return { options: o, allocationRateBytesPerSec: null };
+  const rate = await measure();
+  return { options: { ...o, samplingIntervalBytes: autoIntervalBytes(rate) }, allocationRateBytesPerSec: typeof rate === 'number' ? Math.round(rate) : null };
+}
+
 let running = null;
 
 /**
  * Samples allocations for `durationMs`, reads the profile once (one forced full GC) and
  * returns the sites still retaining objects allocated all through the run (see
- * survivorSnapshots and rankGrowingSites, over `windows` equal spans). One attribution
- * at a time per isolate (the sampler is shared); a second call while one runs gets the
- * same promise.
+ * survivorSnapshots and rankGrowingSites, over `windows` equal spans). An 'auto'
+ * interval (the default) is first settled from the allocation rate (settleInterval).
+ * One attribution at a time per isolate (the sampler is shared); a second call while
+ * one runs gets the same promise.
  */
 function attributeLeak(options) {
-  const o = checkOptions(options);
+  checkOptions(options);
   if (running) return running;
   running = (async () => {
+    const { options: o, allocationRateBytesPerSec } = await settleInterval(options);
     const { Session } = require('node:inspector');
     const session = new Session();
     session.connect();
@@ -215,6 +300,7 @@ function attributeLeak(options) {
         startedAt,
         durationMs: elapsedMs,
         samplingIntervalBytes: o.samplingIntervalBytes,
+        allocationRateBytesPerSec,
         windows: o.windows,
         sites: rankGrowingSites(survivorSnapshots(profile, o.windows), elapsedMs, o.top),
         note: 'Sampled bytes of objects allocated since sampling began and still alive at the end, by site; a site counts when objects it allocated in the first window and in the later ones are still alive. lineNumber is the allocating function\'s first line when V8 inlined it.',
@@ -227,9 +313,10 @@ function attributeLeak(options) {
         // Nothing to undo.
       }
       session.disconnect();
-      running = null;
     }
-  })();
+  })().finally(() => {
+    running = null;
+  });
   return running;
 }
 
@@ -271,9 +358,8 @@ function resolveAutoAttribution(value, env = process.env) {
       if (typeof v === 'string' && path.isAbsolute(v)) settings.root = path.resolve(v);
       else bad(name, v, 'an absolute directory path');
     } else if (ranges[k]) {
-      const [min, max] = ranges[k];
-      if (Number.isInteger(v) && v >= min && v <= max) settings[k] = v;
-      else bad(name, v, `a whole number from ${min} to ${max}`);
+      if (acceptable(k, v, ranges)) settings[k] = v;
+      else bad(name, v, accepted(k, ranges));
     } else {
       bad(name, v, `one of the fields enabled, root, ${Object.keys(ranges).join(', ')}`);
     }
@@ -299,10 +385,12 @@ function autoDurationMs(durationMs, intervalBytes, leak) {
   return Math.max(durationMs, Math.min(needed, LONGEST_AUTO_MS));
 }
 
-function formatRate(bytesPerSec) {
-  const mb = bytesPerSec / 1048576;
-  return mb >= 0.1 ? `${mb.toFixed(1)} MB/s` : `${(bytesPerSec / 1024).toFixed(0)} KB/s`;
+function formatBytes(bytes) {
+  const mb = bytes / 1048576;
+  return mb >= 0.1 ? `${mb.toFixed(1)} MB` : `${(bytes / 1024).toFixed(0)} KB`;
 }
+
+const formatRate = (bytesPerSec) => `${formatBytes(bytesPerSec)}/s`;
 
 /**
  * One line for the logs and the alert: "heap grows 0.5 MB/s; top growing site:
@@ -312,7 +400,11 @@ function summarize(leak, result) {
   const what = leak ? `${leak.signal === 'external' ? 'off-heap memory' : 'heap'} grows ${formatRate(leak.growthRateBytesPerSec)}; ` : '';
   const top = result.sites[0];
   if (!top) {
-    const extra = leak && leak.signal === 'external' ? ' (off-heap memory is not sampled by the heap profiler)' : '';
+    let extra = '';
+    if (leak && leak.signal === 'external') extra = ' (off-heap memory is not sampled by the heap profiler)';
+    else if (result.allocationRateBytesPerSec > 0 && result.samplingIntervalBytes > AUTO_MIN_INTERVAL) {
+      extra = ` (one sample per ${formatBytes(result.samplingIntervalBytes)} allocated, the app allocating ${formatRate(result.allocationRateBytesPerSec)}: a longer durationMs or a smaller samplingIntervalBytes gives a slow leak more samples)`;
+    }
     return `${what}no growing allocation site found in ${(result.durationMs / 1000).toFixed(0)} s of sampling${extra}`;
   }
   return `${what}top growing site: ${top.functionName} (${top.url}:${top.lineNumber}), ${Math.round(top.shareOfGrowth * 100)} % of sampled growth`;
@@ -337,14 +429,17 @@ class LeakAttributor {
    *   is flagged and none started within everyMs (the engine decides, on a monotonic
    *   clock, and starts its cooldown when it answers true: src/engine/cooldown.rs)
    * @param {(options: object) => Promise<object>} [o.sample] the sampler (attributeLeak)
+   * @param {() => Promise<number|null>} [o.measure] the allocation rate an 'auto'
+   *   interval is chosen from (measureAllocationRate)
    */
-  constructor({ settings, emit, activeLeakAlert, logger, due, sample = attributeLeak }) {
+  constructor({ settings, emit, activeLeakAlert, logger, due, sample = attributeLeak, measure = measureAllocationRate }) {
     this.settings = settings;
     this._emit = emit;
     this._activeLeakAlert = activeLeakAlert;
     this._logger = logger;
     this._due = due;
     this._sample = sample;
+    this._measure = measure;
     this.latest = null;
     this.running = false;
     this._closed = false;
@@ -354,20 +449,17 @@ class LeakAttributor {
 
   /** An attribution now (manual calls take their own sampling options). */
   async run(options, leak = null) {
-    const o = {
-      durationMs: this.settings.durationMs,
-      windows: this.settings.windows,
-      samplingIntervalBytes: this.settings.samplingIntervalBytes,
-      ...(options || {}),
-    };
-    // An automatic run samples a slow leak longer; a manual run keeps its own duration.
-    if (leak && !(options && options.durationMs !== undefined)) o.durationMs = autoDurationMs(o.durationMs, o.samplingIntervalBytes, leak);
     this.running = true;
     try {
+      const settled = await settleInterval({ durationMs: this.settings.durationMs, windows: this.settings.windows, samplingIntervalBytes: this.settings.samplingIntervalBytes, ...(options || {}) }, this._measure);
+      const o = settled.options;
+      // An automatic run samples a slow leak longer; a manual run keeps its own duration.
+      if (leak && !(options && options.durationMs !== undefined)) o.durationMs = autoDurationMs(o.durationMs, o.samplingIntervalBytes, leak);
       const raw = await this._sample(o);
       const sites = raw.sites.map((x) => ({ ...x, url: relativeUrl(x.url, this.settings.root) }));
       const result = {
         ...raw,
+        allocationRateBytesPerSec: settled.allocationRateBytesPerSec,
         sites,
         trigger: leak ? 'leak' : 'manual',
         leak: leak ? { signal: leak.signal, growthRateBytesPerSec: leak.growthRateBytesPerSec, timestamp: leak.timestamp } : null,
@@ -424,4 +516,4 @@ class LeakAttributor {
   }
 }
 
-module.exports = { attributeLeak, rankGrowingSites, bytesBySite, survivorSnapshots, checkOptions, relativeUrl, summarize, resolveAutoAttribution, autoDurationMs, LeakAttributor, ROOT_ENV };
+module.exports = { RATE_MEASURE_MS, attributeLeak, allocatedBytes, measureAllocationRate, autoIntervalBytes, settleInterval, rankGrowingSites, bytesBySite, survivorSnapshots, checkOptions, relativeUrl, summarize, resolveAutoAttribution, autoDurationMs, LeakAttributor, ROOT_ENV };
