@@ -68,7 +68,9 @@ test('categorize: the inspector before the sampler before GC, the kernel by its 
   assert.equal(categorize([frame('v8::internal::SamplingHeapProfiler::OnWeakCallback'), frame('v8::internal::Heap::Scavenge')]), 'sampler');
   assert.equal(categorize([frame('v8::internal::MainAllocator::AllocateRawSlow'), frame('v8::internal::Runtime_AllocateInYoungGeneration'), frame('JS:*sessionsRoute app.js:1:1', '/tmp/perf-1.map')]), 'slow-path allocation');
   assert.equal(categorize([frame('v8::internal::Scavenger::Process'), frame('v8::internal::ScavengerCollector::JobTask::Run')]), 'gc');
-  assert.equal(categorize([frame('v8::HeapStatistics::HeapStatistics'), frame('node::v8_utils::GCProfiler::Start(v8::FunctionCallbackInfo<v8::Value> const&)::{lambda(v8::Isolate*, v8::GCType, v8::GCCallbackFlags, void*)#1}::_FUN'), frame('v8::internal::Heap::CallGCPrologueCallbacks')]), 'rate measure');
+  // Node 20's GCProfiler callbacks, as perf shows them.
+  assert.equal(categorize([frame('node::v8_utils::SetHeapStatistics'), frame('node::v8_utils::BeforeGCCallback'), frame('v8::internal::Heap::CallGCPrologueCallbacks'), frame('v8::internal::Heap::CollectGarbage')]), 'rate measure');
+  assert.equal(categorize([frame('node::v8_utils::GCProfiler::Stop')]), 'rate measure');
   assert.equal(categorize([frame('v8::internal::ConcurrentMarking::RunMajor')]), 'gc');
   assert.equal(categorize([frame('_raw_spin_unlock_irqrestore', '[kernel.kallsyms]'), frame('__libc_send', '/usr/lib/libc.so.6')]), 'kernel');
   // A kernel frame below the leaf does not make it the kernel's.

@@ -16,7 +16,7 @@
 // allocation rate, then 28 s at the interval chosen from it); the load lasts the attribution's duration + 1 s
 // in every arm, so B's profile read falls inside it. Other arms (ARMS) run an
 // attribution with another sampling interval, the sampler alone, or nothing (an A/A
-// check), for a before/after view in the same run. Four measurements, each in its own
+// check), for a before/after view in the same run. Six measurements, each in its own
 // set of fresh server processes:
 //   1. max throughput: autocannon, CONNECTIONS connections, no rate limit; req/s.
 //   2. fixed rate (RATE, 400 req/s as in the issue): the server's CPU time per request
@@ -48,6 +48,12 @@
 //      its stack to the inspector, the sampler, slow-path allocation, GC, the kernel or
 //      the app (bench/perf-profile.js): the attribution's own work counted directly,
 //      to ±0.05 %, next to what throughput ratios show (±1.5 % noise).
+//   6. work per request (MEASURE=instructions, needs valgrind): the server with the
+//      sampler on from its start at each of INSTR_ARMS (default 524288,8388608: the
+//      old fixed interval and what 'auto' picks for this app under max load) and off,
+//      under cachegrind with its cache simulation: instructions and simulated cache
+//      misses per request, deterministic where req/s moves by ±2-4 % on a shared
+//      machine (see measureInstructions).
 // Each round runs in a fresh server process (--max-old-space-size=HEAP_MB, 384 as in
 // bench:leak: a small instance; V8 sizes its heap from the machine's memory otherwise,
 // and on a large machine it let garbage pile up to ~1 GB between full collections,
@@ -64,7 +70,7 @@
 // last CPU and autocannon to the others (as bench:overhead does).
 //
 // Environment: MEASURE (default paired,throughput; any of throughput, rate, slots,
-// paired, profile), CYCLES (per measurement; default the multiple of the number of arms
+// paired, profile, instructions), CYCLES (per measurement; default the multiple of the number of arms
 // from 4 up: 4 for the default 4 arms), ROUND_S (default 30: the
 // attribution's durationMs; 10 makes B's reads 3x denser than production),
 // CONNECTIONS (default 10), RATE (default 400), WARMUP_S (default 5), LEAK_PER_S
@@ -78,7 +84,8 @@
 // sampling-only, the sampler at 524288 for the round with no profile reads; a sampling
 // interval in bytes such as 524288, attributeLeak() with it), SLOT_MS (default 1000),
 // SLOT_GROUPS (default 60), SLOT_INTERVALS (default 131072,524288), PAIRED_GROUPS,
-// PAIRED_LEAK_PER_S, PROFILE_PAIRS, PROFILE_ARMS,
+// PAIRED_LEAK_PER_S, PROFILE_PAIRS, PROFILE_ARMS, INSTR_ARMS, INSTR_N (default 4000),
+// INSTR_W (1500), INSTR_REPEAT (3), INSTR_JOBS (2), INSTR_LEAK_PER_S (2),
 // PIN=0 to not pin.
 // It is a benchmark, not a test: the exit code is 0 whatever the verdict.
 
@@ -88,7 +95,7 @@ const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
-const { childEnv, envInteger, median, meanCi95, runBench, pinning, shuffle } = require('./support');
+const { childEnv, envInteger, median, meanCi95, runBench, pinning, shuffle, serveUnderValgrind } = require('./support');
 const { CATEGORY_NAMES, stackCounter } = require('./perf-profile');
 const { RATE_MEASURE_MS } = require('../lib/attribution');
 
@@ -154,9 +161,18 @@ async function serve(leakPerSecond) {
     return sessions.length;
   }
   let served = 0;
+  // MEASURE=instructions: the sampler on from the start, and an exit after that many
+  // requests (under valgrind).
+  const exitAfter = Number(process.env.SERVE_EXIT_AFTER || 0);
+  if (process.env.SERVE_SAMPLER) {
+    const session = new inspector.Session();
+    session.connect();
+    await new Promise((resolve, reject) => session.post('HeapProfiler.startSampling', { samplingInterval: Number(process.env.SERVE_SAMPLER) }, (err) => (err ? reject(err) : resolve())));
+  }
   app.get('/sessions', function sessionsRoute(req, res) {
     served++;
     const n = served;
+    if (n === exitAfter) res.on('finish', () => process.exit(0));
     const user = { id: n % 1000, name: `user-${n % 1000}`, roles: ['reader', n % 7 === 0 ? 'admin' : 'member'], prefs: { theme: n % 2 ? 'dark' : 'light', lang: 'en' } };
     const items = [];
     for (let i = 0; i < 20; i++) items.push({ id: i, title: `item ${i} of ${user.name}`, price: Math.round(((i * 37 + n) % 1000) * 1.07) / 100, tags: ['a', `t${i % 5}`] });
@@ -646,6 +662,79 @@ function report(kind, arms, rows) {
   return verdicts;
 }
 
+/** Instructions, D1 and LL misses (cachegrind, cache simulated) of a server of arm `sampler` ('' or bytes) serving `total` requests. */
+async function countInstructions(sampler, total, cfg) {
+  const args = ['--tool=cachegrind', '--cache-sim=yes', '--cachegrind-out-file=/dev/null', process.execPath, '--single-threaded', `--max-old-space-size=${cfg.heapMB || 384}`, __filename, '--serve', String(cfg.instrLeakPerSecond)];
+  // This process may be pinned to the load's CPU (pinning()); the runs may use them all.
+  const [cmd, argv] = cfg.pin ? ['taskset', ['-c', `0-${os.cpus().length - 1}`, 'valgrind', ...args]] : ['valgrind', args];
+  const what = `sampler ${sampler || 'off'} (${total} requests)`;
+  const env = childEnv({ MEMORY_MONITORING_INTERVAL: '3600000', SERVE_EXIT_AFTER: String(total), ...(sampler ? { SERVE_SAMPLER: sampler } : {}) });
+  const err = await serveUnderValgrind(cmd, argv, { env, ipc: true, urlPath: '/sessions', what });
+  const count = (label) => {
+    const m = new RegExp(`${label}\\s+([\\d,]+)`).exec(err);
+    return m ? Number(m[1].replace(/,/g, '')) : NaN;
+  };
+  const r = { ir: count('I\\s+refs:'), d1: count('D1\\s+misses:'), ll: count('LL misses:') };
+  if (Object.values(r).some(Number.isNaN)) throw new Error(`${what}: no counts in valgrind's summary\n${err.slice(-2000)}`);
+  return r;
+}
+
+/**
+ * MEASURE=instructions: work per request, deterministic where req/s is not. Each arm's
+ * server (INSTR_ARMS: off and sampling intervals in bytes, the sampler on from the start
+ * with no reads) runs under valgrind's cachegrind with its cache simulation, twice: for
+ * INSTR_W requests, then INSTR_W + INSTR_N; the difference over INSTR_N is one request's
+ * instructions and simulated D1 / last-level cache misses once warm. INSTR_REPEAT times,
+ * INSTR_JOBS at once; medians and ranges. Under valgrind the app runs ~50x slower, so
+ * its allocation rate is too, but a sampling interval is in bytes: the samples per
+ * request, and their cost, are those of full speed. The leak runs at INSTR_LEAK_PER_S
+ * records a second (default 2: about as many per request as 100 a second at full speed).
+ */
+async function measureInstructions(cfg) {
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+  } catch {
+    console.log('\ninstructions: valgrind is not installed (Debian: apt-get install valgrind); skipped.');
+    return [];
+  }
+  const { instrN: n, instrW: w, instrRepeat: repeat } = cfg;
+  const arms = ['off', ...cfg.instrArms.map(String)];
+  console.log(`\ninstructions: ${arms.join(', ')}; per request = (after ${w + n} requests − after ${w}) / ${n}, ${repeat} times, ${cfg.instrJobs} at once (cachegrind, node --single-threaded)`);
+  const jobs = [];
+  for (let r = 0; r < repeat; r++) for (const arm of shuffle([...arms])) for (const total of [w, w + n]) jobs.push({ arm, r, total });
+  const results = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      results[i] = await countInstructions(jobs[i].arm === 'off' ? '' : jobs[i].arm, jobs[i].total, cfg);
+      console.log(`  ${jobs[i].arm} run ${jobs[i].r + 1}, ${jobs[i].total} requests: ${results[i].ir} instructions`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(cfg.instrJobs, jobs.length) }, worker));
+  const per = {};
+  for (const arm of arms) per[arm] = { ir: [], d1: [], ll: [] };
+  for (let i = 0; i < jobs.length; i += 2) {
+    for (const k of ['ir', 'd1', 'll']) per[jobs[i].arm][k].push((results[i + 1][k] - results[i][k]) / n);
+  }
+  const off = { ir: median(per.off.ir), d1: median(per.off.d1), ll: median(per.off.ll) };
+  const range = (xs) => `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}`;
+  const rel = (x, base) => `${x >= base ? '+' : ''}${(((x - base) / base) * 100).toFixed(2)} %`;
+  console.log('');
+  console.log('### Work per request (cachegrind)');
+  console.log('| arm | instructions (median) | range | vs off | D1 misses | vs off | LL misses | vs off |');
+  console.log('|---|---:|---|---:|---:|---:|---:|---:|');
+  const lines = [];
+  for (const arm of arms) {
+    const x = { ir: median(per[arm].ir), d1: median(per[arm].d1), ll: median(per[arm].ll) };
+    const name = arm === 'off' ? 'off' : `sampler at ${arm} B`;
+    console.log(`| ${name} | ${Math.round(x.ir)} | ${range(per[arm].ir)} | ${arm === 'off' ? '' : rel(x.ir, off.ir)} | ${x.d1.toFixed(0)} | ${arm === 'off' ? '' : rel(x.d1, off.d1)} | ${x.ll.toFixed(1)} | ${arm === 'off' ? '' : rel(x.ll, off.ll)} |`);
+    if (arm !== 'off') lines.push(`${name}: instructions per request ${rel(x.ir, off.ir)} (median of ${repeat}; off ${range(per.off.ir)}, this ${range(per[arm].ir)}), D1 misses ${rel(x.d1, off.d1)}, LL misses ${rel(x.ll, off.ll)}`);
+  }
+  for (const l of lines) console.log(l);
+  return lines;
+}
+
 /**
  * PROFILE_ARMS: comma-separated arms besides `off`: `off-again` (nothing: an A/A check),
  * `attribution` (attributeLeak() at its defaults) or `attribution@<bytes>` (with that
@@ -664,6 +753,15 @@ function profileArms(text) {
   return arms;
 }
 
+/** A comma-separated list of sampling intervals in bytes from environment variable `name`. */
+function intervalList(name, fallback) {
+  return (process.env[name] || fallback).split(',').filter(Boolean).map((v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1024 || n > 16 * 1048576) throw new Error(`${name}=${JSON.stringify(process.env[name])} is invalid; accepted: sampling intervals in bytes (whole numbers from 1024 to 16777216), comma-separated`);
+    return n;
+  });
+}
+
 async function main() {
   const cfg = {
     cycles: envInteger('CYCLES', 0, 1, 1000),
@@ -679,15 +777,17 @@ async function main() {
     pairedLeakPerSecond: envInteger('PAIRED_LEAK_PER_S', 100, 0, 1_000_000),
     profilePairs: envInteger('PROFILE_PAIRS', 12, 2, 100_000),
     profileArms: profileArms(process.env.PROFILE_ARMS || 'attribution,attribution@524288'),
-    slotIntervals: (process.env.SLOT_INTERVALS || '131072,524288').split(',').filter(Boolean).map((v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1024 || n > 16 * 1048576) throw new Error(`SLOT_INTERVALS=${JSON.stringify(process.env.SLOT_INTERVALS)} is invalid; accepted: sampling intervals in bytes (whole numbers from 1024 to 16777216), comma-separated`);
-      return n;
-    }),
+    slotIntervals: intervalList('SLOT_INTERVALS', '131072,524288'),
+    instrArms: intervalList('INSTR_ARMS', '524288,8388608'),
+    instrN: envInteger('INSTR_N', 4000, 1),
+    instrW: envInteger('INSTR_W', 1500, 1),
+    instrRepeat: envInteger('INSTR_REPEAT', 3, 1, 100),
+    instrJobs: envInteger('INSTR_JOBS', 2, 1, 64),
+    instrLeakPerSecond: envInteger('INSTR_LEAK_PER_S', 2, 0, 1_000_000),
     pin: pinning(),
   };
   const kinds = (process.env.MEASURE || 'paired,throughput').split(',').filter(Boolean);
-  for (const k of kinds) if (!['throughput', 'rate', 'slots', 'paired', 'profile'].includes(k)) throw new Error(`MEASURE=${JSON.stringify(process.env.MEASURE)} is invalid; accepted: one or more of throughput, rate, slots, paired, profile, comma-separated`);
+  for (const k of kinds) if (!['throughput', 'rate', 'slots', 'paired', 'profile', 'instructions'].includes(k)) throw new Error(`MEASURE=${JSON.stringify(process.env.MEASURE)} is invalid; accepted: one or more of throughput, rate, slots, paired, profile, instructions, comma-separated`);
   const armSpecs = (process.env.ARMS || 'A,B,B-3reads,A-again').split(',').filter(Boolean);
   if (armSpecs[0] !== 'A' || armSpecs.length < 2) throw new Error(`ARMS=${JSON.stringify(process.env.ARMS)} is invalid; accepted: A first, then one or more of B, B-3reads, B-previous, A-again, session-only, sampling-only or a sampling interval in bytes, comma-separated`);
   const arms = armSpecs.map(parseArm);
@@ -705,6 +805,10 @@ async function main() {
   for (const a of arms) console.log(`  ${a.name}: ${a.what}`);
   const all = [];
   for (const kind of kinds) {
+    if (kind === 'instructions') {
+      all.push(...(await measureInstructions(cfg)));
+      continue;
+    }
     if (kind === 'profile') {
       const windows = await measureProfile(cfg);
       if (windows) all.push(...reportProfile(windows));

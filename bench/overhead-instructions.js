@@ -24,12 +24,11 @@
 // valgrind runs, default 2), NODE_FLAGS (default --single-threaded).
 // It is a benchmark, not a test: the exit code is 0 whatever the verdict.
 
-const { spawn, execFileSync } = require('node:child_process');
-const http = require('node:http');
+const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
-const { median, childEnv, envInteger, APPS, serveApp, runBench } = require('./support');
+const { median, childEnv, envInteger, APPS, serveApp, runBench, serveUnderValgrind } = require('./support');
 const BUDGET = 0.02; // >= 0.98 of bare throughput, in work per request
 
 // ---------------------------------------------------------------------------
@@ -48,53 +47,14 @@ async function serve(variant, expressName, total) {
 // ---------------------------------------------------------------------------
 // Parent.
 
-/** Sends requests on 4 keep-alive connections until the server goes away. */
-function drive(port) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  let stopped = false;
-  const one = () => {
-    if (stopped) return;
-    const r = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-      res.resume();
-      res.on('end', one);
-    });
-    r.on('error', () => {
-      stopped = true;
-      agent.destroy();
-    });
-  };
-  for (let i = 0; i < 4; i++) one();
-  return () => {
-    stopped = true;
-    agent.destroy();
-  };
-}
-
 /** Instructions executed by a server of `variant` serving `total` requests. */
-function countRun(variant, expressName, total) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'valgrind',
-      ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, ...(process.env.NODE_FLAGS ?? '--single-threaded').split(' ').filter(Boolean), __filename, '--serve', variant, expressName, String(total)],
-      { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    let stop = null;
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line && stop === null) stop = drive(JSON.parse(line).port);
-    });
-    child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (stop) stop();
-      const m = /I\s+refs:\s+([\d,]+)/.exec(err);
-      if (code !== 0 || !m) reject(new Error(`${variant} (${total} requests): exit ${code}\n${err.slice(-2000)}`));
-      else resolve(Number(m[1].replace(/,/g, '')));
-    });
-  });
+async function countRun(variant, expressName, total) {
+  const argv = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, ...(process.env.NODE_FLAGS ?? '--single-threaded').split(' ').filter(Boolean), __filename, '--serve', variant, expressName, String(total)];
+  const what = `${variant} (${total} requests)`;
+  const err = await serveUnderValgrind('valgrind', argv, { env: childEnv(), what });
+  const m = /I\s+refs:\s+([\d,]+)/.exec(err);
+  if (!m) throw new Error(`${what}: no instruction count\n${err.slice(-2000)}`);
+  return Number(m[1].replace(/,/g, ''));
 }
 
 async function pool(jobs, limit) {

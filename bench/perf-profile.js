@@ -30,7 +30,7 @@ const CATEGORIES = [
   { name: 'read', re: /v8_inspector::|node::inspector::|node:inspector/ },
   { name: 'sampler', re: /SamplingHeapProfiler/ },
   { name: 'slow-path allocation', re: /Runtime_Allocate(?:In(?:Young|Old)Generation|Raw)/ },
-  { name: 'rate measure', re: /GCProfiler/ },
+  { name: 'rate measure', re: /GCProfiler|node::v8_utils::(?:Before|After)GCCallback/ },
   { name: 'gc', re: /v8::internal::(?:Heap::|Scaveng|ConcurrentMarking|MarkCompact|MinorMarkCompact|MinorMarkSweep|Sweeper|IncrementalMarking|MarkingBarrier|GlobalHandles|Evacuat|RememberedSet)/ },
 ];
 const CATEGORY_NAMES = [...CATEGORIES.map((c) => c.name), 'kernel', 'app'];

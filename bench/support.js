@@ -2,6 +2,7 @@
 // Helpers shared by the benchmarks.
 const path = require('node:path');
 const os = require('node:os');
+const http = require('node:http');
 const { execFileSync } = require('node:child_process');
 
 const native = require(path.join(__dirname, '..', 'lib', 'native'));
@@ -193,4 +194,54 @@ function onJsonLines(stream, fn) {
   });
 }
 
-module.exports = { median, meanCi95, shuffle, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
+/** Sends GET `urlPath` on 4 keep-alive connections until the server goes away; returns stop(). */
+function drive(port, urlPath = '/') {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  let stopped = false;
+  const one = () => {
+    if (stopped) return;
+    const r = http.get({ host: '127.0.0.1', port, path: urlPath, agent }, (res) => {
+      res.resume();
+      res.on('end', one);
+    });
+    r.on('error', () => {
+      stopped = true;
+      agent.destroy();
+    });
+  };
+  for (let i = 0; i < 4; i++) one();
+  return () => {
+    stopped = true;
+    agent.destroy();
+  };
+}
+
+/**
+ * Runs a benchmark server (`cmd` `argv`: valgrind ... node <bench> --serve ...) that
+ * prints its `{ "port": n }` line on stdout, sends it GET `urlPath` (drive) until it
+ * exits, and resolves to its stderr (valgrind's summary); rejects naming `what` and
+ * the end of stderr when it exits with another code than 0.
+ */
+function serveUnderValgrind(cmd, argv, { env, ipc = false, urlPath = '/', what }) {
+  const { spawn } = require('node:child_process');
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] });
+    let out = '';
+    let err = '';
+    let stop = null;
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line && stop === null) stop = drive(JSON.parse(line).port, urlPath);
+    });
+    child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (stop) stop();
+      if (code !== 0) reject(new Error(`${what}: exit ${code}\n${err.slice(-2000)}`));
+      else resolve(err);
+    });
+  });
+}
+
+module.exports = { serveUnderValgrind, drive, median, meanCi95, shuffle, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
