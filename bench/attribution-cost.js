@@ -370,7 +370,7 @@ function parseArm(spec) {
   if (spec === 'B') return { name: 'B', what: 'attributeLeak() at 512 KB, the default before the auto interval (30 s, samplingIntervalBytes 524288, one profile read at the end)', options: { samplingIntervalBytes: 524288 } };
   if (spec === 'B-auto') return { name: 'B-auto', what: "attributeLeak() at its defaults (samplingIntervalBytes 'auto': 2 s measuring the allocation rate, 28 s sampling, one profile read at the end)", options: {} };
   if (spec === 'B-previous') return { name: 'B-previous', what: 'attributeLeak() as it was before this benchmark (samplingIntervalBytes 131072, windows + 1 reads, then stopSampling: 5 forced full GCs)', mode: 'previous', options: { samplingIntervalBytes: 131072 } };
-  if (spec === 'B-3reads') return { name: 'B-3reads', what: 'attributeLeak() as it was before the single read (samplingIntervalBytes 524288, a read at the end of each of 3 windows: 3 forced full GCs)', mode: 'reads', options: {} };
+  if (spec === 'B-3reads') return { name: 'B-3reads', what: 'attributeLeak() as it was before the single read (samplingIntervalBytes 524288, a read at the end of each of 3 windows: 3 forced full GCs)', mode: 'reads', options: { samplingIntervalBytes: 524288 } };
   if (spec === 'session-only') return { name: 'session-only', what: 'an inspector session connected for the round, no sampling', mode: 'session-only', options: {} };
   if (spec === 'sampling-only') return { name: 'sampling-only', what: 'HeapProfiler sampling at 524288 with no profile reads', mode: 'sampling-only', options: {} };
   const n = Number(spec);
