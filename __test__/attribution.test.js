@@ -219,7 +219,7 @@ test("'auto' sampling interval: 512 KB, or wider to keep the sampler at 32 sampl
   const conf = resolveAutoAttribution({ samplingIntervalBytes: 'fast' }, {});
   assert.match(conf.problems[0].message, /^leakAttribution\.samplingIntervalBytes=fast is not accepted; accepted: a whole number from 1024 to 16777216 or 'auto'$/);
   assert.equal(resolveAutoAttribution({ samplingIntervalBytes: 1048576 }, {}).settings.samplingIntervalBytes, 1048576);
-  const settled = await settleInterval({ windows: 4 }, async () => 100 * 1048576);
+  const settled = await settleInterval(checkOptions({ windows: 4 }), async () => 100 * 1048576);
   assert.deepEqual([settled.options.samplingIntervalBytes, settled.options.windows, settled.allocationRateBytesPerSec], [3276800, 4, 100 * 1048576]);
 });
 

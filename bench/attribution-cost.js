@@ -95,7 +95,7 @@ const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
-const { childEnv, envInteger, median, meanCi95, runBench, pinning, shuffle, serveUnderValgrind } = require('./support');
+const { childEnv, envInteger, median, meanCi95, runBench, pinning, shuffle, serveUnderValgrind, pool } = require('./support');
 const { CATEGORY_NAMES, stackCounter } = require('./perf-profile');
 const { RATE_MEASURE_MS } = require('../lib/attribution');
 
@@ -702,16 +702,14 @@ async function measureInstructions(cfg) {
   console.log(`\ninstructions: ${arms.join(', ')}; per request = (after ${w + n} requests − after ${w}) / ${n}, ${repeat} times, ${cfg.instrJobs} at once (cachegrind, node --single-threaded)`);
   const jobs = [];
   for (let r = 0; r < repeat; r++) for (const arm of shuffle([...arms])) for (const total of [w, w + n]) jobs.push({ arm, r, total });
-  const results = new Array(jobs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      results[i] = await countInstructions(jobs[i].arm === 'off' ? '' : jobs[i].arm, jobs[i].total, cfg);
-      console.log(`  ${jobs[i].arm} run ${jobs[i].r + 1}, ${jobs[i].total} requests: ${results[i].ir} instructions`);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(cfg.instrJobs, jobs.length) }, worker));
+  const results = await pool(
+    jobs.map((job) => async () => {
+      const r = await countInstructions(job.arm === 'off' ? '' : job.arm, job.total, cfg);
+      console.log(`  ${job.arm} run ${job.r + 1}, ${job.total} requests: ${r.ir} instructions`);
+      return r;
+    }),
+    cfg.instrJobs,
+  );
   const per = {};
   for (const arm of arms) per[arm] = { ir: [], d1: [], ll: [] };
   for (let i = 0; i < jobs.length; i += 2) {

@@ -28,7 +28,7 @@ const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
-const { median, childEnv, envInteger, APPS, serveApp, runBench, serveUnderValgrind } = require('./support');
+const { median, childEnv, envInteger, APPS, serveApp, runBench, serveUnderValgrind, pool } = require('./support');
 const BUDGET = 0.02; // >= 0.98 of bare throughput, in work per request
 
 // ---------------------------------------------------------------------------
@@ -55,19 +55,6 @@ async function countRun(variant, expressName, total) {
   const m = /I\s+refs:\s+([\d,]+)/.exec(err);
   if (!m) throw new Error(`${what}: no instruction count\n${err.slice(-2000)}`);
   return Number(m[1].replace(/,/g, ''));
-}
-
-async function pool(jobs, limit) {
-  const results = new Array(jobs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      results[i] = await jobs[i]();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
-  return results;
 }
 
 async function main() {

@@ -260,12 +260,11 @@ function autoIntervalBytes(rate) {
 }
 
 /**
- * Checked options with the interval settled: `{ options, allocationRateBytesPerSec }`,
- * an 'auto' interval made a number from the allocation rate `measure()` resolves to
- * (the rate is null when the interval was given).
+ * Options (checked by checkOptions) with the interval settled: `{ options,
+ * allocationRateBytesPerSec }`, an 'auto' interval made a number from the allocation
+ * rate `measure()` resolves to (the rate is null when the interval was given).
  */
-async function settleInterval(options, measure = measureAllocationRate) {
-  const o = checkOptions(options);
+async function settleInterval(o, measure = measureAllocationRate) {
   if (o.samplingIntervalBytes !== 'auto') return { options: o, allocationRateBytesPerSec: null };
   const rate = await measure();
   return { options: { ...o, samplingIntervalBytes: autoIntervalBytes(rate) }, allocationRateBytesPerSec: typeof rate === 'number' ? Math.round(rate) : null };
@@ -282,10 +281,10 @@ let running = null;
  * one runs gets the same promise.
  */
 function attributeLeak(options) {
-  checkOptions(options);
+  const checked = checkOptions(options);
   if (running) return running;
   running = (async () => {
-    const { options: o, allocationRateBytesPerSec } = await settleInterval(options);
+    const { options: o, allocationRateBytesPerSec } = await settleInterval(checked);
     const { Session } = require('node:inspector');
     const session = new Session();
     session.connect();
@@ -451,7 +450,8 @@ class LeakAttributor {
   async run(options, leak = null) {
     this.running = true;
     try {
-      const settled = await settleInterval({ durationMs: this.settings.durationMs, windows: this.settings.windows, samplingIntervalBytes: this.settings.samplingIntervalBytes, ...(options || {}) }, this._measure);
+      const checked = checkOptions({ durationMs: this.settings.durationMs, windows: this.settings.windows, samplingIntervalBytes: this.settings.samplingIntervalBytes, ...(options || {}) });
+      const settled = await settleInterval(checked, this._measure);
       const o = settled.options;
       // An automatic run samples a slow leak longer; a manual run keeps its own duration.
       if (leak && !(options && options.durationMs !== undefined)) o.durationMs = autoDurationMs(o.durationMs, o.samplingIntervalBytes, leak);
