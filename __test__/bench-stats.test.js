@@ -1,14 +1,17 @@
 'use strict';
-// Pure helpers of the benchmarks: the 95 % interval of a mean (Student's t) and the
+// Pure helpers of the benchmarks: the 95 % interval of a mean (Student's t), the
 // perf call-graph parser that charges a server's CPU samples to categories
-// (bench:attribution, MEASURE=profile).
+// (bench:attribution, MEASURE=profile), the callgrind dump's totals, the exact
+// request count of a counted window and the robust shift between two samples
+// (MEASURE=instructions).
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { ROOT } = require('./support/child');
 
-const { meanCi95, seededRandom, shuffle } = require(path.join(ROOT, 'bench', 'support'));
+const http = require('node:http');
+const { meanCi95, seededRandom, shuffle, callgrindTotals, driveCount, shiftCi95, mannWhitneyCdf } = require(path.join(ROOT, 'bench', 'support'));
 const { categorize, stackCounter, CATEGORY_NAMES } = require(path.join(ROOT, 'bench', 'perf-profile'));
 
 test('meanCi95 uses Student t for small samples and the normal beyond 31', () => {
@@ -104,4 +107,116 @@ test('stackCounter parses perf script output: headers, frames with parentheses i
   assert.equal(counts.gc, 1);
   assert.equal(counts.kernel, 1);
   assert.equal(counts.read, 0);
+});
+
+test('callgrindTotals reads the totals line by event name, the summary line without one', () => {
+  const head = ['# callgrind format', 'version: 1', 'creator: callgrind-3.19.0', 'cmd:  node server.js', 'desc: LL cache: 33554432 B, 64 B, 16-way associative', 'positions: line', 'events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw'];
+  // A dump has both; they may differ by the last few instructions, and totals wins.
+  const dump = [...head, 'summary: 128721 28312 11769 1083 920 573 1065 783 547', '', 'fl=(1) x.c', 'fn=(1) main', '16 3 1 0', '', 'totals: 128719 28312 11769 1082 920 573 1064 783 547', ''].join('\n');
+  assert.deepEqual(callgrindTotals(dump), { Ir: 128719, Dr: 28312, Dw: 11769, I1mr: 1082, D1mr: 920, D1mw: 573, ILmr: 1064, DLmr: 783, DLmw: 547 });
+  assert.equal(callgrindTotals([...head, 'summary: 5 4 3 2 1 0 0 0 0'].join('\n')).Ir, 5);
+  // Trailing zero events may be left out.
+  assert.deepEqual(callgrindTotals('events: Ir I1mr D1mr\ntotals: 10 2\n'), { Ir: 10, I1mr: 2, D1mr: 0 });
+  assert.throws(() => callgrindTotals(head.join('\n')), /no totals line/);
+  assert.throws(() => callgrindTotals('totals: 1 2\n'), /no events line/);
+  assert.throws(() => callgrindTotals('events: Ir\ntotals: 1 2\n'), /do not match/);
+  assert.throws(() => callgrindTotals('events: Ir Dr\ntotals: 1 x\n'), /do not match/);
+});
+
+test('driveCount sends exactly the requests asked for over keep-alive, then stops; rejects when refused', async () => {
+  let served = 0;
+  let open = 0;
+  let maxOpen = 0;
+  const server = http.createServer((req, res) => {
+    served++;
+    open++;
+    maxOpen = Math.max(maxOpen, open);
+    // Answer out of order, so that completions and new requests interleave.
+    setTimeout(() => {
+      open--;
+      res.end('ok');
+    }, served % 3);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  try {
+    await driveCount(port, '/', 37);
+    assert.equal(served, 37);
+    assert.ok(maxOpen <= 4 && maxOpen >= 2, `at most 4 in flight, saw ${maxOpen}`);
+    await driveCount(port, '/', 2);
+    assert.equal(served, 39, 'fewer than 4: only those');
+    await driveCount(port, '/', 0);
+    assert.equal(served, 39);
+    // Nothing more arrives after it resolved.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(served, 39);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  await assert.rejects(driveCount(port, '/', 3), /ECONNREFUSED/);
+});
+
+test('mannWhitneyCdf gives the exact null distribution: the tables\' two-sided 5 % critical values, symmetry, sum 1', () => {
+  // Largest U with P(U <= u) <= 0.025, from published tables.
+  const critical = (m, n) => {
+    const cdf = mannWhitneyCdf(m, n);
+    let u = -1;
+    while (cdf[u + 1] <= 0.025) u++;
+    return u;
+  };
+  assert.equal(critical(4, 4), 0);
+  assert.equal(critical(5, 5), 2);
+  assert.equal(critical(3, 7), 1);
+  assert.equal(critical(8, 8), 13);
+  assert.equal(critical(10, 10), 23);
+  assert.equal(critical(20, 20), 127);
+  assert.equal(critical(3, 4), -1);
+  // P(U <= 0) = 1 / C(m + n, m).
+  assert.ok(Math.abs(mannWhitneyCdf(3, 3)[0] - 1 / 20) < 1e-12);
+  for (const [m, n] of [[2, 5], [6, 4], [7, 7]]) {
+    const cdf = mannWhitneyCdf(m, n);
+    assert.equal(cdf.length, m * n + 1);
+    assert.ok(Math.abs(cdf[m * n] - 1) < 1e-12);
+    const p = cdf.map((c, u) => c - (u ? cdf[u - 1] : 0));
+    for (let u = 0; u <= m * n; u++) assert.ok(Math.abs(p[u] - p[m * n - u]) < 1e-12, `symmetric at ${u}`);
+    assert.deepEqual(mannWhitneyCdf(n, m).map((c) => c.toFixed(12)), cdf.map((c) => c.toFixed(12)));
+  }
+});
+
+test('shiftCi95: the median pairwise difference and its interval; one outlier barely moves it', () => {
+  const xs = [1, 2, 3, 4, 5, 6, 7, 8];
+  const r = shiftCi95(xs, xs.map((x) => x + 1));
+  assert.equal(r.shift, 1);
+  // 8 + 8: k = 14, [d(14), d(51)] of the 64 differences.
+  assert.deepEqual([r.lo, r.hi], [-2, 4]);
+  assert.ok(r.confidence >= 0.95 && r.confidence < 0.951);
+  // An outlier in xs moves the shift by at most one step of the differences.
+  const outlier = shiftCi95([...xs.slice(0, 7), 1000], xs.map((x) => x + 1));
+  assert.ok(Math.abs(outlier.shift - 1) <= 0.5, `shift ${outlier.shift}`);
+  assert.ok(outlier.hi - outlier.lo < 8);
+  const small = shiftCi95([1, 2, 3], [4, 5, 6, 7]);
+  assert.equal(small.shift, 3.5);
+  assert.ok(Number.isNaN(small.lo) && Number.isNaN(small.hi));
+  assert.throws(() => shiftCi95([], [1]), /at least one value/);
+  // Beyond 40 x 40 the normal approximation: still brackets the shift.
+  const rnd = seededRandom('big');
+  const big = shiftCi95(Array.from({ length: 50 }, () => rnd()), Array.from({ length: 50 }, () => rnd() + 0.5));
+  assert.ok(big.lo < 0.5 && big.hi > 0.5 && big.lo > 0.2 && big.hi < 0.8, JSON.stringify(big));
+});
+
+test('shiftCi95 covers the true shift at least ~95 % of the time, outliers or not (8 + 8)', () => {
+  const rnd = seededRandom('shift');
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+  // Normal noise, and noise where one value in 8 is far out (a run with an extra GC).
+  for (const noise of [normal, () => normal() + (rnd() < 1 / 8 ? 30 : 0)]) {
+    let covered = 0;
+    const trials = 1500;
+    for (let t = 0; t < trials; t++) {
+      const xs = Array.from({ length: 8 }, noise);
+      const ys = Array.from({ length: 8 }, () => noise() + 2);
+      const r = shiftCi95(xs, ys);
+      if (r.lo <= 2 && 2 <= r.hi) covered++;
+    }
+    assert.ok(covered / trials > 0.93 && covered / trials < 0.975, `covered ${covered / trials}`);
+  }
 });

@@ -51,9 +51,10 @@
 //   6. work per request (MEASURE=instructions, needs valgrind): the server with the
 //      sampler on from its start at each of INSTR_ARMS (default 524288,8388608: the
 //      old fixed interval and what 'auto' picks for this app under max load) and off,
-//      under cachegrind with its cache simulation: instructions and simulated cache
-//      misses per request, deterministic where req/s moves by ±2-4 % on a shared
-//      machine (see measureInstructions).
+//      under callgrind with its cache simulation: instructions, simulated cache misses
+//      and the cycles they model, per request over a counted window of one process,
+//      nearly deterministic where req/s moves by ±2-8 % on a shared machine (see
+//      measureInstructions).
 // Each round runs in a fresh server process (--max-old-space-size=HEAP_MB, 384 as in
 // bench:leak: a small instance; V8 sizes its heap from the machine's memory otherwise,
 // and on a large machine it let garbage pile up to ~1 GB between full collections,
@@ -85,7 +86,7 @@
 // interval in bytes such as 524288, attributeLeak() with it), SLOT_MS (default 1000),
 // SLOT_GROUPS (default 60), SLOT_INTERVALS (default 131072,524288), PAIRED_GROUPS,
 // PAIRED_LEAK_PER_S, PROFILE_PAIRS, PROFILE_ARMS, INSTR_ARMS, INSTR_N (default 4000),
-// INSTR_W (1500), INSTR_REPEAT (3), INSTR_JOBS (2), INSTR_LEAK_PER_S (2),
+// INSTR_W (1500), INSTR_REPEAT (8), INSTR_JOBS (2), INSTR_LEAK_PER_S (2),
 // PIN=0 to not pin.
 // It is a benchmark, not a test: the exit code is 0 whatever the verdict.
 
@@ -95,7 +96,7 @@ const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
-const { childEnv, envInteger, median, meanCi95, runBench, pinning, shuffle, serveUnderValgrind, pool } = require('./support');
+const { childEnv, envInteger, median, meanCi95, shiftCi95, runBench, pinning, shuffle, callgrindWindow, pool } = require('./support');
 const { CATEGORY_NAMES, stackCounter } = require('./perf-profile');
 const { RATE_MEASURE_MS } = require('../lib/attribution');
 
@@ -161,9 +162,7 @@ async function serve(leakPerSecond) {
     return sessions.length;
   }
   let served = 0;
-  // MEASURE=instructions: the sampler on from the start, and an exit after that many
-  // requests (under valgrind).
-  const exitAfter = Number(process.env.SERVE_EXIT_AFTER || 0);
+  // MEASURE=instructions: the sampler on from the start (under valgrind).
   if (process.env.SERVE_SAMPLER) {
     const session = new inspector.Session();
     session.connect();
@@ -172,7 +171,6 @@ async function serve(leakPerSecond) {
   app.get('/sessions', function sessionsRoute(req, res) {
     served++;
     const n = served;
-    if (n === exitAfter) res.on('finish', () => process.exit(0));
     const user = { id: n % 1000, name: `user-${n % 1000}`, roles: ['reader', n % 7 === 0 ? 'admin' : 'member'], prefs: { theme: n % 2 ? 'dark' : 'light', lang: 'en' } };
     const items = [];
     for (let i = 0; i < 20; i++) items.push({ id: i, title: `item ${i} of ${user.name}`, price: Math.round(((i * 37 + n) % 1000) * 1.07) / 100, tags: ['a', `t${i % 5}`] });
@@ -662,72 +660,107 @@ function report(kind, arms, rows) {
   return verdicts;
 }
 
-/** Instructions, D1 and LL misses (cachegrind, cache simulated) of a server of arm `sampler` ('' or bytes) serving `total` requests. */
-async function countInstructions(sampler, total, cfg) {
-  const args = ['--tool=cachegrind', '--cache-sim=yes', '--cachegrind-out-file=/dev/null', process.execPath, '--single-threaded', `--max-old-space-size=${cfg.heapMB || 384}`, __filename, '--serve', String(cfg.instrLeakPerSecond)];
+// A rough cycle model for the simulated counts: each first-level miss costs ~10 cycles
+// and each last-level miss ~100 (valgrind's manual: ~10 for an L1 miss, up to ~200 for
+// an LL miss), every instruction 1.
+const L1_MISS_CYCLES = 10;
+const LL_MISS_CYCLES = 100;
+// The last-level cache simulated: this machine's L3 (32 MB, 16-way, 64 B lines, as
+// lscpu shows it). Left to itself valgrind reads a 512 MB 2-way cache from this VM's
+// CPUID, where nothing but a first touch would miss.
+const LL_CACHE = '33554432,16,64';
+
+/**
+ * One request's work on average over a window of INSTR_N requests, after INSTR_W, in a
+ * server of arm `sampler` ('' or bytes): instructions, first-level and last-level
+ * misses (callgrind's cache simulation) and the cycles they make by the model above.
+ */
+async function countInstructions(sampler, cfg) {
+  const argv = ['--cache-sim=yes', `--LL=${LL_CACHE}`, process.execPath, '--single-threaded', `--max-old-space-size=${cfg.heapMB || 384}`, __filename, '--serve', String(cfg.instrLeakPerSecond)];
+  const env = childEnv({ MEMORY_MONITORING_INTERVAL: '3600000', ...(sampler ? { SERVE_SAMPLER: sampler } : {}) });
   // This process may be pinned to the load's CPU (pinning()); the runs may use them all.
-  const [cmd, argv] = cfg.pin ? ['taskset', ['-c', `0-${os.cpus().length - 1}`, 'valgrind', ...args]] : ['valgrind', args];
-  const what = `sampler ${sampler || 'off'} (${total} requests)`;
-  const env = childEnv({ MEMORY_MONITORING_INTERVAL: '3600000', SERVE_EXIT_AFTER: String(total), ...(sampler ? { SERVE_SAMPLER: sampler } : {}) });
-  const err = await serveUnderValgrind(cmd, argv, { env, ipc: true, urlPath: '/sessions', what });
-  const count = (label) => {
-    const m = new RegExp(`${label}\\s+([\\d,]+)`).exec(err);
-    return m ? Number(m[1].replace(/,/g, '')) : NaN;
-  };
-  const r = { ir: count('I\\s+refs:'), d1: count('D1\\s+misses:'), ll: count('LL misses:') };
-  if (Object.values(r).some(Number.isNaN)) throw new Error(`${what}: no counts in valgrind's summary\n${err.slice(-2000)}`);
-  return r;
+  const taskset = cfg.pin ? `0-${os.cpus().length - 1}` : null;
+  const t = await callgrindWindow(argv, { env, urlPath: '/sessions', warm: cfg.instrW, n: cfg.instrN, what: `sampler ${sampler || 'off'}`, taskset });
+  const n = cfg.instrN;
+  const ir = t.Ir / n;
+  const l1 = (t.I1mr + t.D1mr + t.D1mw) / n;
+  const ll = (t.ILmr + t.DLmr + t.DLmw) / n;
+  return { ir, l1, ll, cycles: ir + L1_MISS_CYCLES * l1 + LL_MISS_CYCLES * ll };
 }
 
 /**
- * MEASURE=instructions: work per request, deterministic where req/s is not. Each arm's
- * server (INSTR_ARMS: off and sampling intervals in bytes, the sampler on from the start
- * with no reads) runs under valgrind's cachegrind with its cache simulation, twice: for
- * INSTR_W requests, then INSTR_W + INSTR_N; the difference over INSTR_N is one request's
- * instructions and simulated D1 / last-level cache misses once warm. INSTR_REPEAT times,
- * INSTR_JOBS at once; medians and ranges. Under valgrind the app runs ~50x slower, so
- * its allocation rate is too, but a sampling interval is in bytes: the samples per
- * request, and their cost, are those of full speed. The leak runs at INSTR_LEAK_PER_S
- * records a second (default 2: about as many per request as 100 a second at full speed).
+ * MEASURE=instructions: work per request, nearly deterministic where req/s is not. Each
+ * arm's server (INSTR_ARMS: off and sampling intervals in bytes, the sampler on from
+ * the start with no reads) runs under valgrind's callgrind with its cache simulation:
+ * INSTR_W requests to warm up, then the counters are zeroed and INSTR_N more are
+ * counted (callgrindWindow). INSTR_REPEAT repeats, each running every arm once in a
+ * shuffled order, INSTR_JOBS servers at once. Each arm is compared with `off` by the
+ * Hodges–Lehmann shift of its log-counts and its distribution-free 95 % interval
+ * (shiftCi95): a run now and then has a full collection more or fewer in its window
+ * (~+3 % for that run), which would swing a mean and its t interval. Under valgrind the
+ * app runs ~50x slower, so its allocation rate is too, but a sampling interval is in
+ * bytes: the samples per request, and their cost, are those of full speed. The leak
+ * runs at INSTR_LEAK_PER_S records a second (default 2: about as many per request as
+ * 100 a second at full speed).
  */
 async function measureInstructions(cfg) {
-  try {
-    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
-  } catch {
-    console.log('\ninstructions: valgrind is not installed (Debian: apt-get install valgrind); skipped.');
-    return [];
+  for (const tool of ['valgrind', 'callgrind_control']) {
+    try {
+      execFileSync(tool, ['--version'], { stdio: 'ignore' });
+    } catch {
+      console.log(`\ninstructions: ${tool} is not installed (Debian: apt-get install valgrind); skipped.`);
+      return [];
+    }
   }
   const { instrN: n, instrW: w, instrRepeat: repeat } = cfg;
   const arms = ['off', ...cfg.instrArms.map(String)];
-  console.log(`\ninstructions: ${arms.join(', ')}; per request = (after ${w + n} requests − after ${w}) / ${n}, ${repeat} times, ${cfg.instrJobs} at once (cachegrind, node --single-threaded)`);
+  console.log(
+    `\ninstructions: ${arms.join(', ')}; per request = the counts over ${n} requests after ${w} to warm up, / ${n}; ` +
+      `${repeat} repeats of every arm, ${cfg.instrJobs} servers at once (callgrind --cache-sim=yes, node --single-threaded); ` +
+      `cycles modelled as instructions + ${L1_MISS_CYCLES} x L1 misses + ${LL_MISS_CYCLES} x LL misses`,
+  );
   const jobs = [];
-  for (let r = 0; r < repeat; r++) for (const arm of shuffle([...arms])) for (const total of [w, w + n]) jobs.push({ arm, r, total });
+  for (let r = 0; r < repeat; r++) for (const arm of shuffle([...arms])) jobs.push({ arm, r });
   const results = await pool(
     jobs.map((job) => async () => {
-      const r = await countInstructions(job.arm === 'off' ? '' : job.arm, job.total, cfg);
-      console.log(`  ${job.arm} run ${job.r + 1}, ${job.total} requests: ${r.ir} instructions`);
-      return r;
+      const x = await countInstructions(job.arm === 'off' ? '' : job.arm, cfg);
+      console.log(`  repeat ${job.r + 1}, ${job.arm}: ${Math.round(x.ir)} instructions, ${x.l1.toFixed(0)} L1 misses, ${x.ll.toFixed(1)} LL misses, ${Math.round(x.cycles)} cycles per request`);
+      return x;
     }),
     cfg.instrJobs,
   );
-  const per = {};
-  for (const arm of arms) per[arm] = { ir: [], d1: [], ll: [] };
-  for (let i = 0; i < jobs.length; i += 2) {
-    for (const k of ['ir', 'd1', 'll']) per[jobs[i].arm][k].push((results[i + 1][k] - results[i][k]) / n);
-  }
-  const off = { ir: median(per.off.ir), d1: median(per.off.d1), ll: median(per.off.ll) };
-  const range = (xs) => `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}`;
-  const rel = (x, base) => `${x >= base ? '+' : ''}${(((x - base) / base) * 100).toFixed(2)} %`;
+  const byArm = {};
+  for (const arm of arms) byArm[arm] = [];
+  jobs.forEach((job, i) => byArm[job.arm].push(results[i]));
+  const values = (arm, k) => byArm[arm].map((x) => x[k]);
+  const med = (arm, k) => median(values(arm, k));
+  const range = (arm, k) => `${Math.round(Math.min(...values(arm, k)))}–${Math.round(Math.max(...values(arm, k)))}`;
+  const pct = (logRatio) => (Math.exp(logRatio) - 1) * 100;
+  const signed = (x, digits) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)} %`;
+  // vs off: the shift of the arm's log-counts over off's (Hodges–Lehmann, with its
+  // distribution-free 95 % interval), as a percentage.
+  const shift = (arm, k) => {
+    const r = shiftCi95(values('off', k).map(Math.log), values(arm, k).map(Math.log));
+    return { est: pct(r.shift), lo: pct(r.lo), hi: pct(r.hi) };
+  };
+  const show = (x) => `${signed(x.est, 2)} [${Number.isNaN(x.lo) ? '?' : x.lo.toFixed(2)}, ${Number.isNaN(x.hi) ? '?' : x.hi.toFixed(2)}]`;
   console.log('');
-  console.log('### Work per request (cachegrind)');
-  console.log('| arm | instructions (median) | range | vs off | D1 misses | vs off | LL misses | vs off |');
-  console.log('|---|---:|---|---:|---:|---:|---:|---:|');
+  console.log(`### Work per request (callgrind; medians and ranges of ${repeat} runs; vs off: the Hodges–Lehmann shift over off [95 % interval])`);
+  console.log('| arm | instructions | range | vs off | cycles (model) | range | vs off | L1 misses | vs off | LL misses | vs off |');
+  console.log('|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|');
   const lines = [];
   for (const arm of arms) {
-    const x = { ir: median(per[arm].ir), d1: median(per[arm].d1), ll: median(per[arm].ll) };
+    // The interval for instructions and cycles, the shift alone for the misses.
+    const vs = (k, brief = false) => (arm === 'off' ? '' : brief ? signed(shift(arm, k).est, 1) : show(shift(arm, k)));
     const name = arm === 'off' ? 'off' : `sampler at ${arm} B`;
-    console.log(`| ${name} | ${Math.round(x.ir)} | ${range(per[arm].ir)} | ${arm === 'off' ? '' : rel(x.ir, off.ir)} | ${x.d1.toFixed(0)} | ${arm === 'off' ? '' : rel(x.d1, off.d1)} | ${x.ll.toFixed(1)} | ${arm === 'off' ? '' : rel(x.ll, off.ll)} |`);
-    if (arm !== 'off') lines.push(`${name}: instructions per request ${rel(x.ir, off.ir)} (median of ${repeat}; off ${range(per.off.ir)}, this ${range(per[arm].ir)}), D1 misses ${rel(x.d1, off.d1)}, LL misses ${rel(x.ll, off.ll)}`);
+    console.log(
+      `| ${name} | ${Math.round(med(arm, 'ir'))} | ${range(arm, 'ir')} | ${vs('ir')} | ${Math.round(med(arm, 'cycles'))} | ${range(arm, 'cycles')} | ${vs('cycles')} | ` +
+        `${med(arm, 'l1').toFixed(0)} | ${vs('l1', true)} | ${med(arm, 'll').toFixed(1)} | ${vs('ll', true)} |`,
+    );
+    if (arm === 'off') continue;
+    const c = shift(arm, 'cycles');
+    const verdict = c.hi <= 1 ? "MET, the interval's upper end included" : c.lo > 1 ? 'NOT MET' : 'not resolved';
+    lines.push(`${name}: per request, instructions ${show(shift(arm, 'ir'))}, modelled cycles ${show(c)} (${repeat} runs each; target <= 1 %: ${verdict}), L1 misses ${vs('l1', true)}, LL misses ${vs('ll', true)}`);
   }
   for (const l of lines) console.log(l);
   return lines;
@@ -779,7 +812,7 @@ async function main() {
     instrArms: intervalList('INSTR_ARMS', '524288,8388608'),
     instrN: envInteger('INSTR_N', 4000, 1),
     instrW: envInteger('INSTR_W', 1500, 1),
-    instrRepeat: envInteger('INSTR_REPEAT', 3, 1, 100),
+    instrRepeat: envInteger('INSTR_REPEAT', 8, 1, 100),
     instrJobs: envInteger('INSTR_JOBS', 2, 1, 64),
     instrLeakPerSecond: envInteger('INSTR_LEAK_PER_S', 2, 0, 1_000_000),
     pin: pinning(),

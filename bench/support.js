@@ -27,6 +27,62 @@ function meanCi95(xs) {
 }
 
 /**
+ * P(U <= u) for u = 0..m*n, U the Mann–Whitney statistic of samples of sizes m and n
+ * under the null hypothesis (no shift), exactly: the recurrence
+ * p(m, n, u) = m/(m+n) p(m-1, n, u-n) + n/(m+n) p(m, n-1, u), in probabilities so it
+ * stays finite for any size (its table is (m+1)(n+1)(mn+1) numbers).
+ */
+function mannWhitneyCdf(m, n) {
+  const memo = new Map();
+  const dist = (a, b) => {
+    if (a === 0 || b === 0) return [1];
+    const key = a * (n + 1) + b;
+    if (memo.has(key)) return memo.get(key);
+    const left = dist(a - 1, b);
+    const right = dist(a, b - 1);
+    const p = new Array(a * b + 1).fill(0);
+    left.forEach((q, u) => (p[u + b] += (q * a) / (a + b)));
+    right.forEach((q, u) => (p[u] += (q * b) / (a + b)));
+    memo.set(key, p);
+    return p;
+  };
+  let sum = 0;
+  return dist(m, n).map((q) => (sum += q));
+}
+
+/**
+ * How far `ys` lies above `xs`, robustly: the Hodges–Lehmann shift (the median of all
+ * m*n differences y - x) and its distribution-free 95 % interval, [d(k), d(mn+1-k)] of
+ * the sorted differences with k from the Mann–Whitney U's exact distribution (its
+ * normal approximation beyond 40 x 40). One outlier moves a mean and its t interval;
+ * here it moves one difference in m*n. `confidence` is the interval's exact coverage
+ * (>= 0.95); lo and hi are NaN when the samples are too small for 95 % (4 + 4 values
+ * are enough, 3 + 4 are not).
+ */
+function shiftCi95(xs, ys) {
+  const m = xs.length;
+  const n = ys.length;
+  if (m === 0 || n === 0) throw new Error('shiftCi95: both samples need at least one value');
+  const d = [];
+  for (const x of xs) for (const y of ys) d.push(y - x);
+  d.sort((a, b) => a - b);
+  const shift = median(d);
+  let k = 0;
+  let tail = 0;
+  if (m * n <= 1600) {
+    // The largest k with P(U <= k - 1) <= 0.025.
+    const cdf = mannWhitneyCdf(m, n);
+    while (k < cdf.length && cdf[k] <= 0.025 + 1e-12) k++;
+    tail = k > 0 ? cdf[k - 1] : 0;
+  } else {
+    k = Math.floor((m * n) / 2 - 1.959964 * Math.sqrt((m * n * (m + n + 1)) / 12));
+    tail = 0.025;
+  }
+  if (k < 1) return { shift, lo: NaN, hi: NaN, confidence: NaN };
+  return { shift, lo: d[k - 1], hi: d[m * n - k], confidence: 1 - 2 * tail };
+}
+
+/**
  * The environment for a benchmark's child process: this one's, without the
  * variables memwarden reads (except those named in `keep`) and without NODE_OPTIONS
  * (no preloads or flags from outside), plus `extra`.
@@ -244,6 +300,100 @@ function serveUnderValgrind(cmd, argv, { env, ipc = false, urlPath = '/', what }
   });
 }
 
+/**
+ * Sends `count` GETs of `urlPath` to the server on `port` (4 at a time over keep-alive)
+ * and resolves once all have been answered; rejects on the first error.
+ */
+function driveCount(port, urlPath, count) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  let started = 0;
+  let answered = 0;
+  return new Promise((resolve, reject) => {
+    const fail = (err) => {
+      agent.destroy();
+      reject(err);
+    };
+    const one = () => {
+      if (started >= count) return;
+      started++;
+      http
+        .get({ host: '127.0.0.1', port, path: urlPath, agent }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (++answered < count) return one();
+            agent.destroy();
+            resolve();
+          });
+        })
+        .on('error', fail);
+    };
+    if (count <= 0) return resolve();
+    for (let i = 0; i < 4; i++) one();
+  });
+}
+
+/**
+ * The totals of a callgrind dump, per event: { Ir, I1mr, D1mr, ... } from its
+ * `events:` line and its `totals:` line (or, without one, its `summary:` line). Throws when either is
+ * missing or they do not match.
+ */
+function callgrindTotals(text) {
+  const events = /^events:[ \t]*(.+)$/m.exec(text);
+  const totals = /^totals:[ \t]*(.+)$/m.exec(text) || /^summary:[ \t]*(.+)$/m.exec(text);
+  if (!events || !totals) throw new Error(`not a callgrind dump: no ${events ? 'totals' : 'events'} line`);
+  const names = events[1].trim().split(/\s+/);
+  const values = totals[1].trim().split(/\s+/).map(Number);
+  if (values.length > names.length || values.some((v) => !Number.isFinite(v))) throw new Error(`callgrind totals ${JSON.stringify(totals[1])} do not match events ${JSON.stringify(events[1])}`);
+  // A dump may leave trailing events out when they are zero.
+  return Object.fromEntries(names.map((name, i) => [name, values[i] ?? 0]));
+}
+
+/**
+ * Work of one window of requests, counted by valgrind's callgrind: runs `valgrind
+ * --tool=callgrind <argv>` (argv: its options after the tool's, then node and a server
+ * that prints `{ "port": n }` on stdout), sends it `warm` requests, zeroes callgrind's
+ * counters (callgrind_control, while no request is in flight), sends `n` more, dumps
+ * the counters and resolves to the dump's totals (callgrindTotals); then kills the
+ * server. One process per window: no difference of two runs, so only the window's
+ * own variation is left. `taskset` (a CPU list) runs it there.
+ */
+async function callgrindWindow(argv, { env, urlPath = '/', warm, n, what, taskset = null }) {
+  const { spawn, execFile } = require('node:child_process');
+  const fs = require('node:fs');
+  const control = (flag, pid) =>
+    new Promise((resolve, reject) => execFile('callgrind_control', [flag, String(pid)], (err, stdout, stderr) => (err ? reject(new Error(`${what}: callgrind_control ${flag}: ${err.message} ${stderr}`)) : resolve())));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memwarden-callgrind-'));
+  const vg = ['valgrind', '--tool=callgrind', `--callgrind-out-file=${path.join(dir, 'out')}`, ...argv];
+  const [cmd, args] = taskset ? ['taskset', ['-c', taskset, ...vg]] : [vg[0], vg.slice(1)];
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  try {
+    const port = await new Promise((resolve, reject) => {
+      let out = '';
+      child.on('error', reject);
+      child.on('exit', (code) => reject(new Error(`${what}: the server exited (${code}) before it listened\n${err.slice(-2000)}`)));
+      child.stdout.setEncoding('utf8').on('data', (d) => {
+        out += d;
+        const line = out.split('\n').find((l) => l.startsWith('{'));
+        if (line) resolve(JSON.parse(line).port);
+      });
+    });
+    await driveCount(port, urlPath, warm);
+    await control('--zero', child.pid);
+    await driveCount(port, urlPath, n);
+    await control('--dump', child.pid);
+    const dump = fs.readdirSync(dir).find((f) => f !== 'out');
+    if (!dump) throw new Error(`${what}: callgrind wrote no dump\n${err.slice(-2000)}`);
+    return callgrindTotals(fs.readFileSync(path.join(dir, dump), 'utf8'));
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Runs `jobs` (functions returning promises), at most `limit` at once; resolves to their results in order. */
 async function pool(jobs, limit) {
   const results = new Array(jobs.length);
@@ -258,4 +408,4 @@ async function pool(jobs, limit) {
   return results;
 }
 
-module.exports = { pool, serveUnderValgrind, drive, median, meanCi95, shuffle, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
+module.exports = { shiftCi95, mannWhitneyCdf, pool, serveUnderValgrind, callgrindWindow, callgrindTotals, driveCount, drive, median, meanCi95, shuffle, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
