@@ -11,7 +11,7 @@ const path = require('node:path');
 const { ROOT } = require('./support/child');
 
 const http = require('node:http');
-const { meanCi95, seededRandom, shuffle, callgrindTotals, driveCount, shiftCi95, mannWhitneyCdf } = require(path.join(ROOT, 'bench', 'support'));
+const { meanCi95, seededRandom, shuffle, callgrindTotals, drive, shiftCi95, mannWhitneyCdf } = require(path.join(ROOT, 'bench', 'support'));
 const { categorize, stackCounter, CATEGORY_NAMES } = require(path.join(ROOT, 'bench', 'perf-profile'));
 
 test('meanCi95 uses Student t for small samples and the normal beyond 31', () => {
@@ -123,7 +123,7 @@ test('callgrindTotals reads the totals line by event name, the summary line with
   assert.throws(() => callgrindTotals('events: Ir Dr\ntotals: 1 x\n'), /do not match/);
 });
 
-test('driveCount sends exactly the requests asked for over keep-alive, then stops; rejects when refused', async () => {
+test('drive sends exactly the requests asked for over keep-alive, then stops; rejects when refused', async () => {
   let served = 0;
   let open = 0;
   let maxOpen = 0;
@@ -140,12 +140,12 @@ test('driveCount sends exactly the requests asked for over keep-alive, then stop
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
   try {
-    await driveCount(port, '/', 37);
+    await drive(port, '/', 37).done;
     assert.equal(served, 37);
     assert.ok(maxOpen <= 4 && maxOpen >= 2, `at most 4 in flight, saw ${maxOpen}`);
-    await driveCount(port, '/', 2);
+    await drive(port, '/', 2).done;
     assert.equal(served, 39, 'fewer than 4: only those');
-    await driveCount(port, '/', 0);
+    await drive(port, '/', 0).done;
     assert.equal(served, 39);
     // Nothing more arrives after it resolved.
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -153,7 +153,7 @@ test('driveCount sends exactly the requests asked for over keep-alive, then stop
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
-  await assert.rejects(driveCount(port, '/', 3), /ECONNREFUSED/);
+  await assert.rejects(drive(port, '/', 3).done, /ECONNREFUSED/);
 });
 
 test('mannWhitneyCdf gives the exact null distribution: the tables\' two-sided 5 % critical values, symmetry, sum 1', () => {

@@ -250,26 +250,57 @@ function onJsonLines(stream, fn) {
   });
 }
 
-/** Sends GET `urlPath` on 4 keep-alive connections until the server goes away; returns stop(). */
-function drive(port, urlPath = '/') {
+/**
+ * Sends GET `urlPath` to the server on `port`, 4 at a time over keep-alive: `count`
+ * requests (`done` resolves once all have been answered and rejects on the first
+ * error), or, with `count` Infinity, until stop() or until the server goes away (`done`
+ * then resolves). Returns { done, stop }.
+ */
+function drive(port, urlPath = '/', count = Infinity) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  let started = 0;
+  let answered = 0;
   let stopped = false;
-  const one = () => {
-    if (stopped) return;
-    const r = http.get({ host: '127.0.0.1', port, path: urlPath, agent }, (res) => {
-      res.resume();
-      res.on('end', one);
-    });
-    r.on('error', () => {
+  let end;
+  const done = new Promise((resolve, reject) => {
+    end = (err) => {
+      if (stopped) return;
       stopped = true;
       agent.destroy();
-    });
+      if (err && Number.isFinite(count)) reject(err);
+      else resolve();
+    };
+  });
+  const one = () => {
+    if (stopped || started >= count) return;
+    started++;
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath, agent }, (res) => {
+        res.resume();
+        res.on('end', () => (++answered >= count ? end() : one()));
+      })
+      .on('error', end);
   };
+  if (count <= 0) end();
   for (let i = 0; i < 4; i++) one();
-  return () => {
-    stopped = true;
-    agent.destroy();
-  };
+  return { done, stop: () => end() };
+}
+
+/**
+ * Resolves to the port of the `{ "port": n }` line a benchmark server (`child`)
+ * prints on stdout; rejects naming `what`, and the end of `stderr()`, if it exits first.
+ */
+function listeningPort(child, what, stderr = () => '') {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`${what}: the server exited (${code}) before it listened\n${stderr().slice(-2000)}`)));
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve(JSON.parse(line).port);
+    });
+  });
 }
 
 /**
@@ -282,53 +313,17 @@ function serveUnderValgrind(cmd, argv, { env, ipc = false, urlPath = '/', what }
   const { spawn } = require('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] });
-    let out = '';
     let err = '';
-    let stop = null;
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line && stop === null) stop = drive(JSON.parse(line).port, urlPath);
-    });
+    let load = null;
+    // An exit before listening is reported by the exit handler below.
+    listeningPort(child, what).then((port) => (load = drive(port, urlPath)), () => {});
     child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('exit', (code) => {
-      if (stop) stop();
+      if (load) load.stop();
       if (code !== 0) reject(new Error(`${what}: exit ${code}\n${err.slice(-2000)}`));
       else resolve(err);
     });
-  });
-}
-
-/**
- * Sends `count` GETs of `urlPath` to the server on `port` (4 at a time over keep-alive)
- * and resolves once all have been answered; rejects on the first error.
- */
-function driveCount(port, urlPath, count) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  let started = 0;
-  let answered = 0;
-  return new Promise((resolve, reject) => {
-    const fail = (err) => {
-      agent.destroy();
-      reject(err);
-    };
-    const one = () => {
-      if (started >= count) return;
-      started++;
-      http
-        .get({ host: '127.0.0.1', port, path: urlPath, agent }, (res) => {
-          res.resume();
-          res.on('end', () => {
-            if (++answered < count) return one();
-            agent.destroy();
-            resolve();
-          });
-        })
-        .on('error', fail);
-    };
-    if (count <= 0) return resolve();
-    for (let i = 0; i < 4; i++) one();
   });
 }
 
@@ -370,19 +365,10 @@ async function callgrindWindow(argv, { env, urlPath = '/', warm, n, what, taskse
   child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
   const exited = new Promise((resolve) => child.on('exit', resolve));
   try {
-    const port = await new Promise((resolve, reject) => {
-      let out = '';
-      child.on('error', reject);
-      child.on('exit', (code) => reject(new Error(`${what}: the server exited (${code}) before it listened\n${err.slice(-2000)}`)));
-      child.stdout.setEncoding('utf8').on('data', (d) => {
-        out += d;
-        const line = out.split('\n').find((l) => l.startsWith('{'));
-        if (line) resolve(JSON.parse(line).port);
-      });
-    });
-    await driveCount(port, urlPath, warm);
+    const port = await listeningPort(child, what, () => err);
+    await drive(port, urlPath, warm).done;
     await control('--zero', child.pid);
-    await driveCount(port, urlPath, n);
+    await drive(port, urlPath, n).done;
     await control('--dump', child.pid);
     const dump = fs.readdirSync(dir).find((f) => f !== 'out');
     if (!dump) throw new Error(`${what}: callgrind wrote no dump\n${err.slice(-2000)}`);
@@ -408,4 +394,4 @@ async function pool(jobs, limit) {
   return results;
 }
 
-module.exports = { shiftCi95, mannWhitneyCdf, pool, serveUnderValgrind, callgrindWindow, callgrindTotals, driveCount, drive, median, meanCi95, shuffle, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
+module.exports = { shiftCi95, mannWhitneyCdf, pool, serveUnderValgrind, callgrindWindow, callgrindTotals, drive, median, meanCi95, shuffle, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
