@@ -24,6 +24,8 @@ const { invalidArgument } = require('./errors');
 const DEFAULTS = Object.freeze({ durationMs: 30_000, windows: 3, samplingIntervalBytes: 'auto', top: 10 });
 /** Accepted ranges of the sampling options, for attributeLeak() and `leakAttribution` alike. */
 const RANGES = Object.freeze({ durationMs: [1_000, 1_800_000], windows: [2, 20], samplingIntervalBytes: [1024, 16 * 1048576], top: [1, 100] });
+/** Words an option accepts besides its range of whole numbers. */
+const WORDS = Object.freeze({ samplingIntervalBytes: Object.freeze(['auto']) });
 /** The narrowest interval 'auto' picks: V8's default, what a fixed interval used to be. */
 const AUTO_MIN_INTERVAL = 512 * 1024;
 /** Samples a second 'auto' allows at the measured allocation rate. */
@@ -34,13 +36,13 @@ const RATE_MEASURE_MS = 2_000;
 /** What option `k` of `ranges` accepts, for error messages. */
 function accepted(k, ranges = RANGES) {
   const [min, max] = ranges[k];
-  return `a whole number from ${min} to ${max}${k === 'samplingIntervalBytes' ? " or 'auto'" : ''}`;
+  return [`a whole number from ${min} to ${max}`, ...(WORDS[k] || []).map((w) => `'${w}'`)].join(' or ');
 }
 
 /** Whether `v` is accepted for option `k` of `ranges`. */
 function acceptable(k, v, ranges = RANGES) {
   const [min, max] = ranges[k];
-  return (k === 'samplingIntervalBytes' && v === 'auto') || (Number.isInteger(v) && v >= min && v <= max);
+  return (WORDS[k] || []).includes(v) || (Number.isInteger(v) && v >= min && v <= max);
 }
 
 function checkOptions(options = {}) {
