@@ -696,8 +696,9 @@ async function countInstructions(sampler, cfg) {
  * counted (callgrindWindow). INSTR_REPEAT repeats, each running every arm once in a
  * shuffled order, INSTR_JOBS servers at once. Each arm is compared with `off` by the
  * Hodges–Lehmann shift of its log-counts and its distribution-free 95 % interval
- * (shiftCi95): a run now and then has a full collection more or fewer in its window
- * (~+3 % for that run), which would swing a mean and its t interval. Under valgrind the
+ * (shiftCi95): now and then one run is ~3 % above the rest (in an 8-run pass, one of
+ * off's: 1,049,986 instructions a request against 1,007,139-1,015,196), which swung a
+ * mean and its t interval to ±1.1 %. Under valgrind the
  * app runs ~50x slower, so its allocation rate is too, but a sampling interval is in
  * bytes: the samples per request, and their cost, are those of full speed. The leak
  * runs at INSTR_LEAK_PER_S records a second (default 2: about as many per request as
