@@ -11,7 +11,7 @@ const path = require('node:path');
 const { ROOT } = require('./support/child');
 
 const http = require('node:http');
-const { meanCi95, seededRandom, shuffle, callgrindTotals, drive, shiftCi95, mannWhitneyCdf } = require(path.join(ROOT, 'bench', 'support'));
+const { meanCi95, seededRandom, shuffle, callgrindTotals, drive, shiftCi95, percentShift, mannWhitneyCdf } = require(path.join(ROOT, 'bench', 'support'));
 const { categorize, stackCounter, CATEGORY_NAMES } = require(path.join(ROOT, 'bench', 'perf-profile'));
 
 test('meanCi95 uses Student t for small samples and the normal beyond 31', () => {
@@ -219,4 +219,19 @@ test('shiftCi95 covers the true shift at least ~95 % of the time, outliers or no
     }
     assert.ok(covered / trials > 0.93 && covered / trials < 0.975, `covered ${covered / trials}`);
   }
+});
+
+test('percentShift: a constant factor between counts comes back as that percentage, its interval around it', () => {
+  const rnd = seededRandom('percent');
+  // Counts of ~1,000,000 with 1 % noise; ys are 3 % larger.
+  const xs = Array.from({ length: 12 }, () => 1e6 * (1 + 0.01 * (rnd() - 0.5)));
+  const ys = xs.map((x) => x * 1.03);
+  const r = percentShift(xs, ys);
+  assert.ok(Math.abs(r.est - 3) < 1e-9, `est ${r.est}`);
+  assert.ok(r.lo < 3 && r.hi > 3 && r.lo > 2 && r.hi < 4, JSON.stringify(r));
+  // Smaller counts: a negative shift; too few values: no interval.
+  const down = percentShift(xs, xs.map((x) => x * 0.95));
+  assert.ok(Math.abs(down.est + 5) < 1e-9, `est ${down.est}`);
+  const few = percentShift([10, 11], [12]);
+  assert.ok(Number.isFinite(few.est) && Number.isNaN(few.lo) && Number.isNaN(few.hi));
 });

@@ -75,7 +75,8 @@
 // from 4 up: 4 for the default 4 arms), ROUND_S (default 30: the
 // attribution's durationMs; 10 makes B's reads 3x denser than production),
 // CONNECTIONS (default 10), RATE (default 400), WARMUP_S (default 5), LEAK_PER_S
-// (records a second, default 400), HEAP_MB (default 384; 0: V8's default),
+// (records a second, default 400), LEAK_CAP (records kept, default 48000, ~64 MB; past
+// it each new record replaces the oldest), HEAP_MB (default 384; 0: V8's default),
 // ARMS (default A,B,B-3reads,A-again; A first, then any of: B; B-auto; B-3reads, attributeLeak()
 // as it was before the single read: a read at the end of each of 3 windows (3 forced full
 // GCs) at 524288; B-previous, attributeLeak() as
@@ -96,7 +97,7 @@ const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
-const { childEnv, envInteger, median, meanCi95, shiftCi95, runBench, pinning, shuffle, callgrindWindow, pool } = require('./support');
+const { childEnv, envInteger, median, meanCi95, percentShift, runBench, pinning, shuffle, callgrindWindow, pool, listeningPort } = require('./support');
 const { CATEGORY_NAMES, stackCounter } = require('./perf-profile');
 const { RATE_MEASURE_MS } = require('../lib/attribution');
 
@@ -154,12 +155,18 @@ async function serve(leakPerSecond) {
 
   const perSecond = Number(leakPerSecond);
   const sessions = [];
+  // The newest LEAK_CAP records are kept (~1.3 KB each: 48,000 are ~64 MB); past that
+  // each new one replaces the oldest, so that a server that runs for an hour (profile,
+  // paired) does not fill its heap and slow down as it nears the limit. Within any
+  // window shorter than the cap's span the records still only accumulate.
+  const cap = envInteger('LEAK_CAP', 48_000, 1, 100_000_000);
+  let recorded = 0;
   const since = Date.now();
   function rememberSession(req, user) {
     // At most `perSecond` records a second since the start: ~0.5 MB/s at 400.
-    if (sessions.length >= ((Date.now() - since) * perSecond) / 1000) return null;
-    sessions.push({ id: sessions.length, at: Date.now(), url: req.url, user: user.name, note: Buffer.alloc(1200, 97 + (sessions.length % 26)).toString('latin1') });
-    return sessions.length;
+    if (recorded >= ((Date.now() - since) * perSecond) / 1000) return null;
+    sessions[recorded % cap] = { id: recorded, at: Date.now(), url: req.url, user: user.name, note: Buffer.alloc(1200, 97 + (recorded % 26)).toString('latin1') };
+    return ++recorded;
   }
   let served = 0;
   // MEASURE=instructions: the sampler on from the start (under valgrind).
@@ -203,7 +210,7 @@ async function serve(leakPerSecond) {
         majorGcMs: gc.majorMs - gc0.majorMs,
         gcMs: gc.allMs - gc0.allMs,
         heapUsedMB: process.memoryUsage().heapUsed / 1048576,
-        sessions: sessions.length,
+        sessions: recorded,
       });
       reads.maxMs = 0;
     } else if (msg.op === 'slots') {
@@ -319,22 +326,13 @@ async function serve(leakPerSecond) {
 // Parent.
 
 function startServer({ leakPerSecond, pin, heapMB, nodeFlags = [] }) {
-  return new Promise((resolve, reject) => {
-    const args = [...(heapMB ? [`--max-old-space-size=${heapMB}`] : []), ...nodeFlags, __filename, '--serve', String(leakPerSecond)];
-    const [cmd, argv] = pin ? ['taskset', ['-c', pin.server, process.execPath, ...args]] : [process.execPath, args];
-    const child = spawn(cmd, argv, {
-      env: childEnv({ MEMORY_MONITORING_INTERVAL: '1000' }),
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve({ child, port: JSON.parse(line).port });
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  const args = [...(heapMB ? [`--max-old-space-size=${heapMB}`] : []), ...nodeFlags, __filename, '--serve', String(leakPerSecond)];
+  const [cmd, argv] = pin ? ['taskset', ['-c', pin.server, process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(cmd, argv, {
+    env: childEnv({ MEMORY_MONITORING_INTERVAL: '1000' }),
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
+  return listeningPort(child, 'the attribution benchmark server').then((port) => ({ child, port }));
 }
 
 function ask(child, msg, reply) {
@@ -509,6 +507,7 @@ async function measureProfile(cfg) {
         await recorded;
         const st = await ask(server.child, { op: 'stop' }, 'stopped');
         const seconds = (performance.now() - t0) / 1000;
+        if (!st.requests) throw new Error(`profile group ${i + 1}, ${arm}: the server answered no request in its ${windowS} s window (heap ${st.heapUsedMB.toFixed(0)} MB used)`);
         const at = attributed ? await attributed : null;
         if (at && at.error) throw new Error(`attribution failed: ${at.error}`);
         const top = at && at.result.sites[0];
@@ -736,14 +735,10 @@ async function measureInstructions(cfg) {
   const values = (arm, k) => byArm[arm].map((x) => x[k]);
   const med = (arm, k) => median(values(arm, k));
   const range = (arm, k) => `${Math.round(Math.min(...values(arm, k)))}–${Math.round(Math.max(...values(arm, k)))}`;
-  const pct = (logRatio) => (Math.exp(logRatio) - 1) * 100;
   const signed = (x, digits) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)} %`;
   // vs off: the shift of the arm's log-counts over off's (Hodges–Lehmann, with its
   // distribution-free 95 % interval), as a percentage.
-  const shift = (arm, k) => {
-    const r = shiftCi95(values('off', k).map(Math.log), values(arm, k).map(Math.log));
-    return { est: pct(r.shift), lo: pct(r.lo), hi: pct(r.hi) };
-  };
+  const shift = (arm, k) => percentShift(values('off', k), values(arm, k));
   const show = (x) => `${signed(x.est, 2)} [${Number.isNaN(x.lo) ? '?' : x.lo.toFixed(2)}, ${Number.isNaN(x.hi) ? '?' : x.hi.toFixed(2)}]`;
   console.log('');
   console.log(`### Work per request (callgrind; medians and ranges of ${repeat} runs; vs off: the Hodges–Lehmann shift over off [95 % interval])`);
@@ -802,6 +797,7 @@ async function main() {
     rate: envInteger('RATE', 400, 1, 1_000_000),
     warmup: envInteger('WARMUP_S', 5, 0, 3600),
     leakPerSecond: envInteger('LEAK_PER_S', 400, 0, 1_000_000),
+    leakCap: envInteger('LEAK_CAP', 48_000, 1, 100_000_000),
     heapMB: envInteger('HEAP_MB', 384, 0, 1_000_000),
     slotMs: envInteger('SLOT_MS', 1000, 50, 60_000),
     slotGroups: envInteger('SLOT_GROUPS', 60, 2, 100_000),
@@ -831,7 +827,7 @@ async function main() {
     `express ${expressVersion}, node ${process.version}, ${new Date().toISOString()}; ${cfg.cycles} cycles x ${arms.length} arms per measurement, ` +
       `${cfg.roundS + 1} s of load per round (attribution ${cfg.roundS} s, started 0.5 s in), ${cfg.warmup} s warm-up; ` +
       `server: a fresh process per round, ${cfg.heapMB ? `--max-old-space-size=${cfg.heapMB}` : "V8's default heap limit"}; ` +
-      `${cfg.connections} connections; fixed rate ${cfg.rate} req/s; leak ${cfg.leakPerSecond} records/s (~${((cfg.leakPerSecond * 1300) / 1048576).toFixed(2)} MB/s); ` +
+      `${cfg.connections} connections; fixed rate ${cfg.rate} req/s; leak ${cfg.leakPerSecond} records/s (~${((cfg.leakPerSecond * 1300) / 1048576).toFixed(2)} MB/s, the newest ${cfg.leakCap} kept); ` +
       (cfg.pin ? `server pinned to CPU ${cfg.pin.server}, autocannon to CPU ${cfg.pin.load}` : 'not pinned'),
   );
   for (const a of arms) console.log(`  ${a.name}: ${a.what}`);

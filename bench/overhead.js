@@ -36,7 +36,7 @@
 const { spawn, execFileSync } = require('node:child_process');
 const path = require('node:path');
 
-const { childEnv, envInteger, APPS, serveApp, runBench, pinning } = require('./support');
+const { childEnv, envInteger, APPS, serveApp, runBench, pinning, listeningPort } = require('./support');
 
 const ROOT = path.resolve(__dirname, '..');
 const TARGET_RATIO = 0.98;
@@ -68,22 +68,13 @@ async function serve(variant, expressName) {
 // Parent: run the rounds.
 
 function startServer(variant, expressName, pin) {
-  return new Promise((resolve, reject) => {
-    const args = [__filename, '--serve', variant, expressName];
-    const [cmd, argv] = pin ? ['taskset', ['-c', pin.server, process.execPath, ...args]] : [process.execPath, args];
-    const child = spawn(cmd, argv, {
-      env: childEnv(),
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve({ child, port: JSON.parse(line).port, variant });
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`${variant} server exited with ${code}`)));
+  const args = [__filename, '--serve', variant, expressName];
+  const [cmd, argv] = pin ? ['taskset', ['-c', pin.server, process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(cmd, argv, {
+    env: childEnv(),
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
+  return listeningPort(child, `the ${variant} server`).then((port) => ({ child, port, variant }));
 }
 
 function ask(child, message) {

@@ -83,6 +83,17 @@ function shiftCi95(xs, ys) {
 }
 
 /**
+ * How much larger the counts `ys` are than `xs`, in %: the Hodges–Lehmann shift of
+ * their logarithms (shiftCi95) and its 95 % interval, as { est, lo, hi } percentages
+ * (lo and hi NaN when the samples are too small for one).
+ */
+function percentShift(xs, ys) {
+  const r = shiftCi95(xs.map(Math.log), ys.map(Math.log));
+  const pct = (logRatio) => (Math.exp(logRatio) - 1) * 100;
+  return { est: pct(r.shift), lo: pct(r.lo), hi: pct(r.hi) };
+}
+
+/**
  * The environment for a benchmark's child process: this one's, without the
  * variables memwarden reads (except those named in `keep`) and without NODE_OPTIONS
  * (no preloads or flags from outside), plus `extra`.
@@ -304,30 +315,6 @@ function listeningPort(child, what, stderr = () => '') {
 }
 
 /**
- * Runs a benchmark server (`cmd` `argv`: valgrind ... node <bench> --serve ...) that
- * prints its `{ "port": n }` line on stdout, sends it GET `urlPath` (drive) until it
- * exits, and resolves to its stderr (valgrind's summary); rejects naming `what` and
- * the end of stderr when it exits with another code than 0.
- */
-function serveUnderValgrind(cmd, argv, { env, ipc = false, urlPath = '/', what }) {
-  const { spawn } = require('node:child_process');
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] });
-    let err = '';
-    let load = null;
-    // An exit before listening is reported by the exit handler below.
-    listeningPort(child, what).then((port) => (load = drive(port, urlPath)), () => {});
-    child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (load) load.stop();
-      if (code !== 0) reject(new Error(`${what}: exit ${code}\n${err.slice(-2000)}`));
-      else resolve(err);
-    });
-  });
-}
-
-/**
  * The totals of a callgrind dump, per event: { Ir, I1mr, D1mr, ... } from its
  * `events:` line and its `totals:` line (or, without one, its `summary:` line). Throws when either is
  * missing or they do not match.
@@ -394,4 +381,4 @@ async function pool(jobs, limit) {
   return results;
 }
 
-module.exports = { shiftCi95, mannWhitneyCdf, pool, serveUnderValgrind, callgrindWindow, callgrindTotals, drive, median, meanCi95, shuffle, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
+module.exports = { shiftCi95, percentShift, listeningPort, mannWhitneyCdf, pool, callgrindWindow, callgrindTotals, drive, median, meanCi95, shuffle, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
