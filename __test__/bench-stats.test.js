@@ -11,7 +11,7 @@ const path = require('node:path');
 const { ROOT } = require('./support/child');
 
 const http = require('node:http');
-const { meanCi95, seededRandom, shuffle, callgrindTotals, drive, shiftCi95, percentShift, mannWhitneyCdf } = require(path.join(ROOT, 'bench', 'support'));
+const { meanCi95, seededRandom, shuffle, callgrindTotals, drive, shiftCi95, percentShift, mannWhitneyCdf, signedRankCdf, pairedShiftCi95 } = require(path.join(ROOT, 'bench', 'support'));
 const { categorize, stackCounter, CATEGORY_NAMES } = require(path.join(ROOT, 'bench', 'perf-profile'));
 
 test('meanCi95 uses Student t for small samples and the normal beyond 31', () => {
@@ -234,4 +234,57 @@ test('percentShift: a constant factor between counts comes back as that percenta
   assert.ok(Math.abs(down.est + 5) < 1e-9, `est ${down.est}`);
   const few = percentShift([10, 11], [12]);
   assert.ok(Number.isFinite(few.est) && Number.isNaN(few.lo) && Number.isNaN(few.hi));
+});
+
+test('signedRankCdf gives the exact null distribution: the tables\' two-sided 5 % critical values, symmetry, sum 1', () => {
+  // Published critical values of T for a two-sided test at 0.05: the largest t with P(T <= t) <= 0.025.
+  const critical = { 6: 0, 7: 2, 8: 3, 10: 8, 15: 25, 20: 52, 30: 137 };
+  for (const [n, t] of Object.entries(critical)) {
+    const cdf = signedRankCdf(Number(n));
+    assert.equal(cdf.length, (n * (Number(n) + 1)) / 2 + 1);
+    assert.ok(cdf[t] <= 0.025 && cdf[t + 1] > 0.025, `n ${n}: P(T <= ${t}) = ${cdf[t]}, P(T <= ${t + 1}) = ${cdf[t + 1]}`);
+    assert.ok(Math.abs(cdf[cdf.length - 1] - 1) < 1e-12);
+    // Symmetric: P(T <= t) = P(T >= N - t).
+    const N = cdf.length - 1;
+    for (let k = 0; k < N; k++) assert.ok(Math.abs(cdf[k] - (1 - cdf[N - k - 1])) < 1e-12);
+  }
+  // n = 3: subsets of {1, 2, 3} by sum 0..6 are 1, 1, 1, 2, 1, 1, 1 of 8.
+  assert.deepEqual(signedRankCdf(3).map((p) => p * 8), [1, 2, 3, 5, 6, 7, 8]);
+});
+
+test('pairedShiftCi95: the median Walsh average and its interval; one slowed window barely moves it', () => {
+  const r = pairedShiftCi95([1, 2, 3, 4, 5, 6, 7, 8]);
+  // 8 pairs: k = 4, [w(4), w(33)] of the 36 Walsh averages.
+  assert.deepEqual([r.shift, r.lo, r.hi], [4.5, 2, 7]);
+  assert.ok(r.confidence >= 0.95 && r.confidence < 0.97);
+  // 12 pairs: one difference 100 out moves the mean by 100 / 12; here the estimate not
+  // at all and the interval by 1.5 (at 12 pairs the 13 highest averages are cut, the
+  // outlier is in 12 of them).
+  const twelve = Array.from({ length: 12 }, (_, i) => i + 1);
+  assert.deepEqual(Object.values(pairedShiftCi95(twelve)).slice(0, 3), [6.5, 4, 9]);
+  const out = pairedShiftCi95([...twelve.slice(0, 11), 112]);
+  assert.deepEqual([out.shift, out.lo, out.hi], [6.5, 4, 10.5]);
+  const few = pairedShiftCi95([1, 2, 3, 4, 5]);
+  assert.equal(few.shift, 3);
+  assert.ok(Number.isNaN(few.lo) && Number.isNaN(few.hi));
+  assert.throws(() => pairedShiftCi95([]), /at least one difference/);
+  // Beyond 60 pairs the normal approximation: still brackets the centre.
+  const rnd = seededRandom('paired-big');
+  const big = pairedShiftCi95(Array.from({ length: 80 }, () => rnd() - 0.5 + 0.3));
+  assert.ok(big.lo < 0.3 && big.hi > 0.3 && big.lo > 0.15 && big.hi < 0.45, JSON.stringify(big));
+});
+
+test('pairedShiftCi95 covers the true centre at least ~95 % of the time, normal or heavy-tailed (12 pairs)', () => {
+  const rnd = seededRandom('paired');
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+  // Normal noise, and symmetric noise where one value in 8 is far out on either side.
+  for (const noise of [normal, () => normal() + (rnd() < 1 / 8 ? (rnd() < 0.5 ? -30 : 30) : 0)]) {
+    let covered = 0;
+    const trials = 1500;
+    for (let t = 0; t < trials; t++) {
+      const r = pairedShiftCi95(Array.from({ length: 12 }, () => noise() + 2));
+      if (r.lo <= 2 && 2 <= r.hi) covered++;
+    }
+    assert.ok(covered / trials > 0.93 && covered / trials < 0.98, `covered ${covered / trials}`);
+  }
 });

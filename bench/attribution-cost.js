@@ -88,6 +88,7 @@
 // SLOT_GROUPS (default 60), SLOT_INTERVALS (default 131072,524288), PAIRED_GROUPS,
 // PAIRED_LEAK_PER_S, PROFILE_PAIRS, PROFILE_ARMS, INSTR_ARMS, INSTR_N (default 4000),
 // INSTR_W (1500), INSTR_REPEAT (8), INSTR_JOBS (2), INSTR_LEAK_PER_S (2),
+// REPORT_FROM (a saved profile output: its robust paired figures, nothing measured),
 // PIN=0 to not pin.
 // It is a benchmark, not a test: the exit code is 0 whatever the verdict.
 
@@ -97,12 +98,14 @@ const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
-const { childEnv, envInteger, median, meanCi95, percentShift, runBench, pinning, shuffle, callgrindWindow, pool, listeningPort } = require('./support');
+const { childEnv, envInteger, median, meanCi95, percentShift, pairedShiftCi95, runBench, pinning, shuffle, callgrindWindow, pool, listeningPort } = require('./support');
 const { CATEGORY_NAMES, stackCounter } = require('./perf-profile');
 const { RATE_MEASURE_MS } = require('../lib/attribution');
 
 const ROOT = path.resolve(__dirname, '..');
 const TARGET = 0.01;
+// Arms that run nothing: A/A checks of a method, given no verdict against the target.
+const AA_ARMS = new Set(['off-again', 'A-again']);
 
 // ---------------------------------------------------------------------------
 // Child: the app.
@@ -582,8 +585,11 @@ function reportProfile(windows) {
     lines.push(
       `${arm}: its own work (inspector, sampler, extra slow-path allocations, rate measure) ${fd(own)} of the server's CPU while it ran; ` +
         `everything else per request ${fd(rest)}; req/s cost ${fd(rps)}, CPU per request ${fd(cpu)} (${groups.length} groups); ` +
-        `target <= 1 % of throughput: ${rps.mean + rps.ci <= TARGET ? 'MET' : rps.mean - rps.ci > TARGET ? 'NOT MET' : 'not resolved at this noise'} (req/s, 95 % interval)`,
+        (AA_ARMS.has(arm)
+          ? 'an A/A check: how far the method is from exact'
+          : `target <= 1 % of throughput: ${rps.mean + rps.ci <= TARGET ? 'MET' : rps.mean - rps.ci > TARGET ? 'NOT MET' : 'not resolved at this noise'} (req/s, 95 % interval)`),
     );
+    lines.push(robustPaired(groups, arm));
   }
   for (const l of lines) console.log(l);
   return lines;
@@ -605,12 +611,51 @@ function reportSlots(title, groups) {
       `${name}: req/s ratio median ${r.med.toFixed(4)} (mean ${r.mean.toFixed(4)} ± ${r.ci.toFixed(4)}), CPU/req ratio median ${c.med.toFixed(4)} (mean ${c.mean.toFixed(4)} ± ${c.ci.toFixed(4)}); ` +
         (arm === 'off-again' ? 'how far the method is from exact' : `cost ${pct(1 - r.med)} of throughput (mean ${pct(1 - r.mean)}), ${pct(c.med - 1)} CPU/req`),
     );
+    lines.push(robustPaired(groups, arm));
   }
   for (const l of lines) console.log(l);
   return lines;
 }
 
 const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)} %`;
+
+/**
+ * An arm against its group's `off`, robustly: the Hodges–Lehmann centre of the
+ * per-group log ratios with its distribution-free 95 % interval (pairedShiftCi95), for
+ * req/s (as a cost, 1 - ratio) and CPU per request (ratio - 1). A window that a burst
+ * of the machine's other work slowed moves it by one Walsh average, where it moves the
+ * mean ± t by its whole size over the number of groups.
+ */
+function robustPaired(groups, arm) {
+  const interval = (xs, toPct) => {
+    const r = pairedShiftCi95(xs);
+    const [a, b] = [toPct(r.lo), toPct(r.hi)].sort((x, y) => x - y);
+    return { est: toPct(r.shift), lo: a, hi: b, text: `${pct(toPct(r.shift))} [${Number.isNaN(a) ? '?' : (a * 100).toFixed(2)}, ${Number.isNaN(b) ? '?' : (b * 100).toFixed(2)}]` };
+  };
+  const rps = interval(groups.map((g) => Math.log(g[arm].rps / g.off.rps)), (x) => 1 - Math.exp(x));
+  const cpu = interval(groups.filter((g) => g[arm].cpuUs && g.off.cpuUs).map((g) => Math.log(g[arm].cpuUs / g.off.cpuUs)), (x) => Math.exp(x) - 1);
+  const verdict = AA_ARMS.has(arm)
+    ? 'an A/A check: how far the method is from exact'
+    : `target <= 1 % of throughput: ${rps.hi <= TARGET ? 'MET' : rps.lo > TARGET ? 'NOT MET' : 'not resolved at this noise'}`;
+  return `${arm}, paired Hodges–Lehmann over ${groups.length} groups [95 %]: req/s cost ${rps.text}, CPU per request ${cpu.text}; ${verdict}`;
+}
+
+/**
+ * REPORT_FROM: the robust paired figures (robustPaired) of a saved MEASURE=profile
+ * output, from its per-window lines ("profile group N arm X req/s, Y µs CPU/req").
+ */
+function reportFrom(file) {
+  const groups = [];
+  for (const m of fs.readFileSync(file, 'utf8').matchAll(/^ {2}profile group (\d+) (\S+)\s+(\d+) req\/s, ([\d.]+) µs CPU\/req/gm)) {
+    (groups[Number(m[1]) - 1] ||= {})[m[2]] = { rps: Number(m[3]), cpuUs: Number(m[4]) };
+  }
+  const whole = groups.filter((g) => g && g.off);
+  if (whole.length === 0) throw new Error(`REPORT_FROM=${JSON.stringify(file)}: no "profile group" lines with an off window`);
+  const arms = Object.keys(whole[0]).filter((a) => a !== 'off');
+  const complete = whole.filter((g) => arms.every((a) => g[a]));
+  console.log(`${file}: ${complete.length} complete groups (off, ${arms.join(', ')})`);
+  for (const arm of arms) console.log(robustPaired(complete, arm));
+}
 
 function report(kind, arms, rows) {
   const base = arms[0].name;
@@ -814,6 +859,7 @@ async function main() {
     instrLeakPerSecond: envInteger('INSTR_LEAK_PER_S', 2, 0, 1_000_000),
     pin: pinning(),
   };
+  if (process.env.REPORT_FROM) return reportFrom(process.env.REPORT_FROM);
   const kinds = (process.env.MEASURE || 'paired,throughput').split(',').filter(Boolean);
   for (const k of kinds) if (!['throughput', 'rate', 'slots', 'paired', 'profile', 'instructions'].includes(k)) throw new Error(`MEASURE=${JSON.stringify(process.env.MEASURE)} is invalid; accepted: one or more of throughput, rate, slots, paired, profile, instructions, comma-separated`);
   const armSpecs = (process.env.ARMS || 'A,B,B-3reads,A-again').split(',').filter(Boolean);

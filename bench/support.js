@@ -83,6 +83,58 @@ function shiftCi95(xs, ys) {
 }
 
 /**
+ * P(T <= t) for t = 0..n(n+1)/2, T the Wilcoxon signed-rank statistic of n paired
+ * differences under the null hypothesis (symmetric about 0), exactly: each rank 1..n
+ * is in the positive sum or not with probability 1/2, so the distribution is the
+ * number of subsets of {1..n} with each sum, over 2^n (computed in probabilities).
+ */
+function signedRankCdf(n) {
+  let p = [1];
+  for (let r = 1; r <= n; r++) {
+    const next = new Array(p.length + r).fill(0);
+    p.forEach((q, t) => {
+      next[t] += q / 2;
+      next[t + r] += q / 2;
+    });
+    p = next;
+  }
+  let sum = 0;
+  return p.map((q) => (sum += q));
+}
+
+/**
+ * The centre of paired differences `ds`, robustly: the Hodges–Lehmann estimate (the
+ * median of the n(n+1)/2 Walsh averages (d_i + d_j) / 2, i <= j) and its
+ * distribution-free 95 % interval, [w(k), w(N+1-k)] of the sorted averages with k from
+ * the signed-rank statistic's exact distribution (its normal approximation beyond 60
+ * pairs). Assumes only that the differences are symmetric about their centre; a window
+ * that a neighbour's burst slowed by 20 % moves it by one Walsh average in N, where it
+ * moves a mean by 20 % / n. lo and hi are NaN below 6 pairs.
+ */
+function pairedShiftCi95(ds) {
+  const n = ds.length;
+  if (n === 0) throw new Error('pairedShiftCi95: needs at least one difference');
+  const w = [];
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) w.push((ds[i] + ds[j]) / 2);
+  w.sort((a, b) => a - b);
+  const shift = median(w);
+  const total = w.length;
+  let k = 0;
+  let tail = 0;
+  if (n <= 60) {
+    // The largest k with P(T <= k - 1) <= 0.025.
+    const cdf = signedRankCdf(n);
+    while (k < cdf.length && cdf[k] <= 0.025 + 1e-12) k++;
+    tail = k > 0 ? cdf[k - 1] : 0;
+  } else {
+    k = Math.floor(total / 2 - 1.959964 * Math.sqrt((n * (n + 1) * (2 * n + 1)) / 24));
+    tail = 0.025;
+  }
+  if (k < 1) return { shift, lo: NaN, hi: NaN, confidence: NaN };
+  return { shift, lo: w[k - 1], hi: w[total - k], confidence: 1 - 2 * tail };
+}
+
+/**
  * How much larger the counts `ys` are than `xs`, in %: the Hodges–Lehmann shift of
  * their logarithms (shiftCi95) and its 95 % interval, as { est, lo, hi } percentages
  * (lo and hi NaN when the samples are too small for one).
@@ -381,4 +433,4 @@ async function pool(jobs, limit) {
   return results;
 }
 
-module.exports = { shiftCi95, percentShift, listeningPort, mannWhitneyCdf, pool, callgrindWindow, callgrindTotals, drive, median, meanCi95, shuffle, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
+module.exports = { shiftCi95, percentShift, signedRankCdf, pairedShiftCi95, listeningPort, mannWhitneyCdf, pool, callgrindWindow, callgrindTotals, drive, median, meanCi95, shuffle, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
