@@ -75,7 +75,14 @@ async function main() {
   );
   const jobs = [];
   for (let r = 0; r < repeat; r++) for (const v of shuffle([...variants])) jobs.push(v);
-  const counts = await pool(jobs.map((v) => () => countWindow(v, expressName, w, n)), jobsLimit);
+  const counts = await pool(
+    jobs.map((v, i) => async () => {
+      const x = await countWindow(v, expressName, w, n);
+      console.log(`  run ${i + 1} of ${jobs.length}, ${v}: ${Math.round(x)} instructions per request`);
+      return x;
+    }),
+    jobsLimit,
+  );
   const runs = {};
   for (const v of variants) runs[v] = [];
   jobs.forEach((v, i) => runs[v].push(counts[i]));
