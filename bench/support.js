@@ -367,6 +367,30 @@ function listeningPort(child, what, stderr = () => '') {
 }
 
 /**
+ * Runs a benchmark server (`cmd` `argv`: valgrind ... node <bench> --serve ...) that
+ * prints its `{ "port": n }` line on stdout, sends it GET `urlPath` (drive) until it
+ * exits, and resolves to its stderr (valgrind's summary); rejects naming `what` and
+ * the end of stderr when it exits with another code than 0.
+ */
+function serveUnderValgrind(cmd, argv, { env, ipc = false, urlPath = '/', what }) {
+  const { spawn } = require('node:child_process');
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] });
+    let err = '';
+    let load = null;
+    // An exit before listening is reported by the exit handler below.
+    listeningPort(child, what).then((port) => (load = drive(port, urlPath)), () => {});
+    child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (load) load.stop();
+      if (code !== 0) reject(new Error(`${what}: exit ${code}\n${err.slice(-2000)}`));
+      else resolve(err);
+    });
+  });
+}
+
+/**
  * The totals of a callgrind dump, per event: { Ir, I1mr, D1mr, ... } from its
  * `events:` line and its `totals:` line (or, without one, its `summary:` line). Throws when either is
  * missing or they do not match.
@@ -389,7 +413,10 @@ function callgrindTotals(text) {
  * counters (callgrind_control, while no request is in flight), sends `n` more, dumps
  * the counters and resolves to the dump's totals (callgrindTotals); then kills the
  * server. One process per window: no difference of two runs, so only the window's
- * own variation is left. `taskset` (a CPU list) runs it there.
+ * own variation is left. `taskset` (a CPU list) runs it there. A window also holds a
+ * fixed amount of work besides its requests (the bare hello world: ~0.5 billion
+ * instructions, found from windows of 2000, 5000 and 10000 requests; not traced), which
+ * dilutes differences between arms by its share of the window.
  */
 async function callgrindWindow(argv, { env, urlPath = '/', warm, n, what, taskset = null }) {
   const { spawn, execFile } = require('node:child_process');
@@ -433,4 +460,4 @@ async function pool(jobs, limit) {
   return results;
 }
 
-module.exports = { shiftCi95, percentShift, signedRankCdf, pairedShiftCi95, listeningPort, mannWhitneyCdf, pool, callgrindWindow, callgrindTotals, drive, median, meanCi95, shuffle, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
+module.exports = { shiftCi95, percentShift, signedRankCdf, pairedShiftCi95, listeningPort, mannWhitneyCdf, pool, serveUnderValgrind, callgrindWindow, callgrindTotals, drive, median, meanCi95, shuffle, childEnv, envInteger, APPS, serveApp, runBench, seededRandom, requestLike, REQUEST_LIKE_BYTES, pinning, onJsonLines };
