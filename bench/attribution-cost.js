@@ -627,10 +627,10 @@ const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)} %`;
  * mean ± t by its whole size over the number of groups.
  */
 function robustPaired(groups, arm) {
-  const interval = (xs, toPct) => {
+  const interval = (xs, toCost) => {
     const r = pairedShiftCi95(xs);
-    const [a, b] = [toPct(r.lo), toPct(r.hi)].sort((x, y) => x - y);
-    return { est: toPct(r.shift), lo: a, hi: b, text: `${pct(toPct(r.shift))} [${Number.isNaN(a) ? '?' : (a * 100).toFixed(2)}, ${Number.isNaN(b) ? '?' : (b * 100).toFixed(2)}]` };
+    const [a, b] = [toCost(r.lo), toCost(r.hi)].sort((x, y) => x - y);
+    return { est: toCost(r.shift), lo: a, hi: b, text: `${pct(toCost(r.shift))} [${Number.isNaN(a) ? '?' : (a * 100).toFixed(2)}, ${Number.isNaN(b) ? '?' : (b * 100).toFixed(2)}]` };
   };
   const rps = interval(groups.map((g) => Math.log(g[arm].rps / g.off.rps)), (x) => 1 - Math.exp(x));
   const cpu = interval(groups.filter((g) => g[arm].cpuUs && g.off.cpuUs).map((g) => Math.log(g[arm].cpuUs / g.off.cpuUs)), (x) => Math.exp(x) - 1);
