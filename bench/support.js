@@ -66,20 +66,31 @@ function shiftCi95(xs, ys) {
   const d = [];
   for (const x of xs) for (const y of ys) d.push(y - x);
   d.sort((a, b) => a - b);
-  const shift = median(d);
+  return orderInterval(d, m * n <= 1600 ? () => mannWhitneyCdf(m, n) : null, (m * n * (m + n + 1)) / 12);
+}
+
+/**
+ * The Hodges–Lehmann estimate and its 95 % interval from `sorted` (the differences or
+ * Walsh averages, ascending) and the null distribution of their rank statistic: its
+ * exact CDF from `exactCdf()`, or with `exactCdf` null the normal approximation with
+ * mean sorted.length / 2 and `variance`. The interval is [s(k), s(N+1-k)], k the
+ * largest with P(stat <= k - 1) <= 0.025; lo and hi are NaN when no k >= 1 qualifies.
+ */
+function orderInterval(sorted, exactCdf, variance) {
+  const total = sorted.length;
+  const shift = median(sorted);
   let k = 0;
   let tail = 0;
-  if (m * n <= 1600) {
-    // The largest k with P(U <= k - 1) <= 0.025.
-    const cdf = mannWhitneyCdf(m, n);
+  if (exactCdf) {
+    const cdf = exactCdf();
     while (k < cdf.length && cdf[k] <= 0.025 + 1e-12) k++;
     tail = k > 0 ? cdf[k - 1] : 0;
   } else {
-    k = Math.floor((m * n) / 2 - 1.959964 * Math.sqrt((m * n * (m + n + 1)) / 12));
+    k = Math.floor(total / 2 - 1.959964 * Math.sqrt(variance));
     tail = 0.025;
   }
   if (k < 1) return { shift, lo: NaN, hi: NaN, confidence: NaN };
-  return { shift, lo: d[k - 1], hi: d[m * n - k], confidence: 1 - 2 * tail };
+  return { shift, lo: sorted[k - 1], hi: sorted[total - k], confidence: 1 - 2 * tail };
 }
 
 /**
@@ -117,21 +128,7 @@ function pairedShiftCi95(ds) {
   const w = [];
   for (let i = 0; i < n; i++) for (let j = i; j < n; j++) w.push((ds[i] + ds[j]) / 2);
   w.sort((a, b) => a - b);
-  const shift = median(w);
-  const total = w.length;
-  let k = 0;
-  let tail = 0;
-  if (n <= 60) {
-    // The largest k with P(T <= k - 1) <= 0.025.
-    const cdf = signedRankCdf(n);
-    while (k < cdf.length && cdf[k] <= 0.025 + 1e-12) k++;
-    tail = k > 0 ? cdf[k - 1] : 0;
-  } else {
-    k = Math.floor(total / 2 - 1.959964 * Math.sqrt((n * (n + 1) * (2 * n + 1)) / 24));
-    tail = 0.025;
-  }
-  if (k < 1) return { shift, lo: NaN, hi: NaN, confidence: NaN };
-  return { shift, lo: w[k - 1], hi: w[total - k], confidence: 1 - 2 * tail };
+  return orderInterval(w, n <= 60 ? () => signedRankCdf(n) : null, (n * (n + 1) * (2 * n + 1)) / 24);
 }
 
 /**
